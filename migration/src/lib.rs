@@ -1,0 +1,24 @@
+//! Database migrations of townsquare, applied in order at start-up (or by `townsquare migrate`,
+//! or by `cargo run -p migration -- up` as sea-orm-cli users expect).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_user;
+mod m20261123_000002_create_post;
+mod m20261123_000003_create_post_like;
+mod m20261123_000004_create_comment;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_user::Migration),
+            Box::new(m20261123_000002_create_post::Migration),
+            Box::new(m20261123_000003_create_post_like::Migration),
+            Box::new(m20261123_000004_create_comment::Migration),
+        ]
+    }
+}

@@ -1,0 +1,389 @@
+//! Settings: every environment variable the server reads, parsed once into one typed struct.
+//!
+//! Values come from the process environment and an optional `.env` file (loaded by `main`
+//! before the runtime starts). A bad value stops start-up with one line that names the
+//! variable and says what it expects; nothing falls back silently.
+
+use std::{net::IpAddr, time::Duration};
+
+use url::Url;
+
+/// Where the server runs: production refuses unsafe defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    /// Local use: GraphiQL, introspection and suggestions on; a random JWT secret is allowed.
+    Development,
+    /// Public use: unsafe defaults are refused at start-up.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
+/// A setting that could not be read: the variable, the value it had, and what it expects.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}={value:?} is not valid: expected {expected}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// The value it held.
+    pub value: String,
+    /// What it should hold, as a phrase.
+    pub expected: String,
+}
+
+/// The query-document limits of the GraphQL endpoint.
+#[derive(Debug, Clone)]
+pub struct QueryLimits {
+    /// `MAX_QUERY_LENGTH`: characters in one document.
+    pub max_length: usize,
+    /// `MAX_QUERY_DEPTH`: nesting depth of selection sets.
+    pub max_depth: usize,
+    /// `MAX_QUERY_ALIASES`: aliased fields in one document.
+    pub max_aliases: usize,
+    /// `MAX_QUERY_DIRECTIVES`: directives in one document.
+    pub max_directives: usize,
+    /// `MAX_QUERY_COMPLEXITY`: the complexity budget (each field costs 1, lists cost per item).
+    pub max_complexity: usize,
+}
+
+/// The database pool, as API.md names its knobs.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// `DB_POOL_SIZE`: connections kept open (sqlx `min_connections`).
+    pub size: u32,
+    /// `DB_MAX_OVERFLOW`: extra connections opened under load (sqlx `max_connections` = size + overflow).
+    pub max_overflow: u32,
+    /// `DB_POOL_TIMEOUT_SECONDS`: how long a request waits for a free connection.
+    pub timeout: Duration,
+    /// `DB_POOL_RECYCLE_SECONDS`: a connection's lifetime before it is replaced.
+    pub recycle: Duration,
+    /// `DB_POOL_IDLE_SECONDS`: how long an overflow connection may sit idle before it closes.
+    pub idle: Duration,
+}
+
+/// Every setting of the server. Built by [`Settings::from_env`]; tests build it directly.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `HOST`: the address to listen on.
+    pub host: IpAddr,
+    /// `PORT`: the port to listen on; 0 picks a free one (tests).
+    pub port: u16,
+    /// `APP_ENV`: development or production.
+    pub app_env: AppEnv,
+    /// `DATABASE_URL`: `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// The pool knobs.
+    pub pool: PoolSettings,
+    /// `REDIS_URL`: unset for one instance with events in memory.
+    pub redis_url: Option<Url>,
+    /// `SMTP_URL`: unset to write mail to the log. Holds credentials: never log it whole.
+    pub smtp_url: Option<Url>,
+    /// `MAIL_FROM`: the sender of every mail.
+    pub mail_from: String,
+    /// `JWT_SECRET`: at least 32 bytes; `None` means a random secret for this process.
+    pub jwt_secret: Option<String>,
+    /// `ADMIN_EMAILS`: lower-cased addresses whose accounts get role ADMIN.
+    pub admin_emails: Vec<String>,
+    /// `SESSION_TIMEOUT_MINUTES`: idle time after which a subscription connection closes.
+    pub session_timeout: Duration,
+    /// `SESSION_SWEEP_INTERVAL_SECONDS`: how often idle connections are looked for.
+    pub session_sweep_interval: Duration,
+    /// `CONNECTION_INIT_TIMEOUT_SECONDS`: time a new socket has to send connection_init.
+    pub connection_init_timeout: Duration,
+    /// `KEEPALIVE_INTERVAL_SECONDS`: server ping interval.
+    pub keepalive_interval: Duration,
+    /// `SESSION_TOUCH_INTERVAL_SECONDS`: at most how often a session's `lastSeenAt` is written.
+    pub session_touch_interval: Duration,
+    /// `MAX_CONNECTIONS_PER_USER`: live subscription connections one user may hold.
+    pub max_connections_per_user: u32,
+    /// `ALLOWED_ORIGINS`: exact origins allowed for sockets and CORS; `None` means the
+    /// environment's default (any in development, same-origin only in production).
+    pub allowed_origins: Option<Vec<String>>,
+    /// `RATE_LIMITS`: `off` switches every rate limit off (refused in production).
+    pub rate_limits_enabled: bool,
+    /// `GRAPHIQL`: serve `/graphiql` (default: on in development only).
+    pub graphiql: bool,
+    /// `INTROSPECTION`: answer introspection and suggest field names (default: on in development only).
+    pub introspection: bool,
+    /// The query-document limits.
+    pub query_limits: QueryLimits,
+    /// `MAX_BODY_BYTES`: request bodies over this get 413.
+    pub max_body_bytes: usize,
+    /// `REQUEST_TIMEOUT_SECONDS`: an HTTP request running longer gets 408.
+    pub request_timeout: Duration,
+    /// `SEED_DEMO`: fill an empty database with demo data at start-up (default: on in development).
+    pub seed_demo: bool,
+    /// `LOG_FORMAT`: `pretty` or `json`.
+    pub log_format: LogFormat,
+}
+
+/// The SQLite file used when `DATABASE_URL` is unset.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://townsquare.db?mode=rwc";
+
+impl Settings {
+    /// Reads every setting from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup`, so tests can supply a map instead of the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env { lookup: &lookup };
+        let app_env = match env.get("APP_ENV").as_deref() {
+            None | Some("development") => AppEnv::Development,
+            Some("production") => AppEnv::Production,
+            Some(other) => return Err(invalid("APP_ENV", other, "`development` or `production`")),
+        };
+        let production = app_env == AppEnv::Production;
+
+        let database_url = env.get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            let shown = redact_url(&database_url);
+            return Err(invalid("DATABASE_URL", &shown, "a `sqlite://…` or `postgres://…` URL"));
+        }
+
+        let redis_url = env.url("REDIS_URL", &["redis", "rediss"], "a `redis://…` or `rediss://…` URL")?;
+        let smtp_url = env.url("SMTP_URL", &["smtp", "smtps"], "a `smtp://host:port` or `smtps://user:pass@host:465` URL")?;
+
+        let jwt_secret = env.get("JWT_SECRET");
+        if let Some(secret) = &jwt_secret {
+            if secret.len() < 32 {
+                return Err(invalid("JWT_SECRET", "(hidden)", "at least 32 bytes"));
+            }
+        } else if production {
+            return Err(invalid("JWT_SECRET", "", "a secret of at least 32 bytes when APP_ENV=production"));
+        }
+
+        let rate_limits_enabled = match env.get("RATE_LIMITS").as_deref() {
+            None | Some("on") => true,
+            Some("off") if production => {
+                return Err(invalid("RATE_LIMITS", "off", "`on` when APP_ENV=production"));
+            }
+            Some("off") => false,
+            Some(other) => return Err(invalid("RATE_LIMITS", other, "`on` or `off`")),
+        };
+
+        let log_format = match env.get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") | Some("text") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(invalid("LOG_FORMAT", other, "`pretty` or `json`")),
+        };
+
+        let pool_size = env.positive_u32("DB_POOL_SIZE", 5)?;
+        Ok(Self {
+            host: env.parse("HOST", "127.0.0.1".parse().expect("a literal address"), "an IP address such as 127.0.0.1")?,
+            port: env.parse("PORT", 8000, "a port number from 0 to 65535")?,
+            app_env,
+            database_url,
+            pool: PoolSettings {
+                size: pool_size,
+                max_overflow: env.parse("DB_MAX_OVERFLOW", 10, "a whole number of extra connections (0 or more)")?,
+                timeout: env.positive_duration("DB_POOL_TIMEOUT_SECONDS", 5.0, 1.0)?,
+                recycle: env.positive_duration("DB_POOL_RECYCLE_SECONDS", 1800.0, 1.0)?,
+                idle: env.positive_duration("DB_POOL_IDLE_SECONDS", 300.0, 1.0)?,
+            },
+            redis_url,
+            smtp_url,
+            mail_from: env.get("MAIL_FROM").unwrap_or_else(|| "townsquare <no-reply@localhost>".into()),
+            jwt_secret,
+            admin_emails: env
+                .get("ADMIN_EMAILS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|email| email.trim().to_lowercase())
+                        .filter(|email| !email.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            session_timeout: env.positive_duration("SESSION_TIMEOUT_MINUTES", 30.0, 60.0)?,
+            session_sweep_interval: env.positive_duration("SESSION_SWEEP_INTERVAL_SECONDS", 60.0, 1.0)?,
+            connection_init_timeout: env.positive_duration("CONNECTION_INIT_TIMEOUT_SECONDS", 10.0, 1.0)?,
+            keepalive_interval: env.positive_duration("KEEPALIVE_INTERVAL_SECONDS", 30.0, 1.0)?,
+            session_touch_interval: env.positive_duration("SESSION_TOUCH_INTERVAL_SECONDS", 60.0, 1.0)?,
+            max_connections_per_user: env.positive_u32("MAX_CONNECTIONS_PER_USER", 20)?,
+            allowed_origins: env.get("ALLOWED_ORIGINS").map(|list| {
+                list.split(',')
+                    .map(|origin| origin.trim().trim_end_matches('/').to_string())
+                    .filter(|origin| !origin.is_empty())
+                    .collect()
+            }),
+            rate_limits_enabled,
+            graphiql: env.flag("GRAPHIQL", !production)?,
+            introspection: env.flag("INTROSPECTION", !production)?,
+            query_limits: QueryLimits {
+                max_length: env.positive_usize("MAX_QUERY_LENGTH", 15_000)?,
+                max_depth: env.positive_usize("MAX_QUERY_DEPTH", 10)?,
+                max_aliases: env.positive_usize("MAX_QUERY_ALIASES", 15)?,
+                max_directives: env.positive_usize("MAX_QUERY_DIRECTIVES", 50)?,
+                max_complexity: env.positive_usize("MAX_QUERY_COMPLEXITY", 10_000)?,
+            },
+            max_body_bytes: env.positive_usize("MAX_BODY_BYTES", 1024 * 1024)?,
+            request_timeout: env.positive_duration("REQUEST_TIMEOUT_SECONDS", 30.0, 1.0)?,
+            seed_demo: env.flag("SEED_DEMO", !production)?,
+            log_format,
+        })
+    }
+
+    /// True when `APP_ENV=production`.
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+
+    /// The largest number of pooled database connections.
+    pub fn pool_max_connections(&self) -> u32 {
+        self.pool.size + self.pool.max_overflow
+    }
+}
+
+fn invalid(var: &'static str, value: &str, expected: &str) -> ConfigError {
+    ConfigError { var, value: value.to_string(), expected: expected.to_string() }
+}
+
+/// Hides the password of a URL before it is shown in an error.
+fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+/// Typed reads of one variable each; an empty value counts as unset.
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Env<'_> {
+    fn get(&self, var: &str) -> Option<String> {
+        (self.lookup)(var).map(|value| value.trim().to_string()).filter(|value| !value.is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, var: &'static str, default: T, expected: &str) -> Result<T, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|_| invalid(var, &raw, expected)),
+        }
+    }
+
+    fn positive_u32(&self, var: &'static str, default: u32) -> Result<u32, ConfigError> {
+        let value = self.parse(var, default, "a whole number greater than 0")?;
+        if value == 0 {
+            return Err(invalid(var, "0", "a whole number greater than 0"));
+        }
+        Ok(value)
+    }
+
+    fn positive_usize(&self, var: &'static str, default: usize) -> Result<usize, ConfigError> {
+        let value = self.parse(var, default, "a whole number greater than 0")?;
+        if value == 0 {
+            return Err(invalid(var, "0", "a whole number greater than 0"));
+        }
+        Ok(value)
+    }
+
+    /// A positive number of units (fractions allowed), `seconds_per_unit` seconds each.
+    fn positive_duration(&self, var: &'static str, default: f64, seconds_per_unit: f64) -> Result<Duration, ConfigError> {
+        let expected = "a number greater than 0 (fractions allowed, e.g. 0.5)";
+        let value: f64 = self.parse(var, default, expected)?;
+        if !value.is_finite() || value <= 0.0 {
+            return Err(invalid(var, &value.to_string(), expected));
+        }
+        Duration::try_from_secs_f64(value * seconds_per_unit).map_err(|_| invalid(var, &value.to_string(), expected))
+    }
+
+    fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).map(|value| value.to_lowercase()).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "on" | "yes") => Ok(true),
+            Some("0" | "false" | "off" | "no") => Ok(false),
+            Some(other) => Err(invalid(var, other, "`on` or `off`")),
+        }
+    }
+
+    fn url(&self, var: &'static str, schemes: &[&str], expected: &str) -> Result<Option<Url>, ConfigError> {
+        let Some(raw) = self.get(var) else { return Ok(None) };
+        match Url::parse(&raw) {
+            Ok(url) if schemes.contains(&url.scheme()) => Ok(Some(url)),
+            _ => Err(invalid(var, &redact_url(&raw), expected)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings_with(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let settings = settings_with(&[]).expect("defaults are valid");
+        assert_eq!(settings.port, 8000);
+        assert_eq!(settings.session_timeout, Duration::from_secs(30 * 60));
+        assert_eq!(settings.max_connections_per_user, 20);
+        assert!(settings.database_url.starts_with("sqlite:"));
+        assert!(settings.graphiql && settings.introspection);
+    }
+
+    #[test]
+    fn fractions_of_minutes_are_allowed() {
+        let settings = settings_with(&[("SESSION_TIMEOUT_MINUTES", "0.05")]).expect("valid");
+        assert_eq!(settings.session_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("PORT", "abc", "a word is not a port"),
+            ("PORT", "70000", "ports stop at 65535"),
+            ("SESSION_TIMEOUT_MINUTES", "0", "a zero timeout would close every socket"),
+            ("SESSION_SWEEP_INTERVAL_SECONDS", "-1", "negative intervals make no sense"),
+            ("DATABASE_URL", "mysql://x", "MySQL is not supported"),
+            ("REDIS_URL", "http://x", "only redis URLs"),
+            ("SMTP_URL", "ftp://x", "only smtp URLs"),
+            ("JWT_SECRET", "short", "a short secret is guessable"),
+            ("MAX_CONNECTIONS_PER_USER", "0", "zero would refuse every socket"),
+            ("APP_ENV", "staging", "only two environments exist"),
+            ("DB_POOL_SIZE", "0", "a pool needs a connection"),
+            ("RATE_LIMITS", "maybe", "only on or off"),
+        ];
+        for (var, value, reason) in cases {
+            let error = settings_with(&[(var, value)]).expect_err(reason);
+            assert_eq!(error.var, *var, "{reason}");
+            assert!(!error.to_string().contains('\n'), "one line: {error}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_unsafe_defaults() {
+        let error = settings_with(&[("APP_ENV", "production")]).expect_err("no secret");
+        assert_eq!(error.var, "JWT_SECRET");
+        let secret = "x".repeat(32);
+        let error = settings_with(&[("APP_ENV", "production"), ("JWT_SECRET", &secret), ("RATE_LIMITS", "off")])
+            .expect_err("rate limits cannot be off in production");
+        assert_eq!(error.var, "RATE_LIMITS");
+        let settings = settings_with(&[("APP_ENV", "production"), ("JWT_SECRET", &secret)]).expect("valid");
+        assert!(!settings.graphiql && !settings.introspection && !settings.seed_demo);
+    }
+
+    #[test]
+    fn passwords_in_urls_never_reach_the_error() {
+        let error = settings_with(&[("DATABASE_URL", "mysql://root:hunter2@db/x")]).expect_err("mysql");
+        assert!(!error.to_string().contains("hunter2"));
+    }
+}

@@ -1,0 +1,7 @@
+//! sea-orm entities, one per table. They are storage shapes only: the GraphQL types in
+//! `crate::graphql::types` are built from them, so the API never mirrors a table by accident.
+
+pub mod comment;
+pub mod post;
+pub mod post_like;
+pub mod user;

@@ -1,0 +1,152 @@
+//! Per-request batch loading (async-graphql's DataLoader): every nested user, list and flag of
+//! a page of posts is fetched for all posts at once, one statement per kind of data.
+//!
+//! A loader is built per request because it caches (one request sees one consistent answer
+//! per key) and because `likedByViewer` depends on who asks.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::context::Viewer;
+use crate::{
+    db::{
+        self,
+        feed::{CommentWithAuthor, PostWithAuthor},
+        users::UserRecord,
+    },
+    error::AppError,
+};
+
+/// The data loader of one request.
+pub type RequestLoader = DataLoader<FeedLoader, HashMapCache>;
+
+/// A user by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserKey(pub Uuid);
+/// A post (with its author) by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PostKey(pub Uuid);
+/// The first `n` likers of a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LikersKey(pub Uuid, pub u64);
+/// The first `n` comments of a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CommentsKey(pub Uuid, pub u64);
+/// The first `n` commenters of a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CommentersKey(pub Uuid, pub u64);
+/// Whether the viewer liked a post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LikedByViewerKey(pub Uuid);
+
+/// Loads feed data in batches.
+pub struct FeedLoader {
+    db: DatabaseConnection,
+    viewer: Option<Viewer>,
+}
+
+/// Builds the loader for one request.
+pub fn request_loader(db: DatabaseConnection, viewer: Option<Viewer>) -> RequestLoader {
+    DataLoader::with_cache(FeedLoader { db, viewer }, tokio::spawn, HashMapCache::default())
+}
+
+/// Errors reach every waiting resolver, so they must be `Clone`: share one `AppError`.
+pub type LoadError = std::sync::Arc<AppError>;
+
+fn load_error(error: sea_orm::DbErr) -> LoadError {
+    std::sync::Arc::new(AppError::from(error))
+}
+
+/// Runs `load` once per distinct page size among `keys` (a query asking `likers(first: 3)` and
+/// `likers(first: 10)` makes two statements, not one per post).
+async fn load_per_size<K, V, F, Fut>(keys: &[K], split: impl Fn(&K) -> (Uuid, u64), load: F) -> Result<HashMap<K, V>, LoadError>
+where
+    K: Copy + Eq + std::hash::Hash,
+    F: Fn(Vec<Uuid>, u64) -> Fut,
+    Fut: Future<Output = Result<HashMap<Uuid, V>, sea_orm::DbErr>>,
+    V: Default,
+{
+    let mut by_size: BTreeMap<u64, Vec<K>> = BTreeMap::new();
+    for key in keys {
+        by_size.entry(split(key).1).or_default().push(*key);
+    }
+    let mut found = HashMap::new();
+    for (size, keys) in by_size {
+        let mut rows = load(keys.iter().map(|key| split(key).0).collect(), size).await.map_err(load_error)?;
+        for key in keys {
+            found.insert(key, rows.remove(&split(&key).0).unwrap_or_default());
+        }
+    }
+    Ok(found)
+}
+
+impl Loader<UserKey> for FeedLoader {
+    type Value = UserRecord;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[UserKey]) -> Result<HashMap<UserKey, UserRecord>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let users = db::users::find_by_ids(&self.db, &ids).await.map_err(load_error)?;
+        Ok(users.into_iter().map(|user| (UserKey(user.id), user)).collect())
+    }
+}
+
+impl Loader<PostKey> for FeedLoader {
+    type Value = PostWithAuthor;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[PostKey]) -> Result<HashMap<PostKey, PostWithAuthor>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let posts = db::feed::posts_by_ids(&self.db, &ids).await.map_err(load_error)?;
+        Ok(posts.into_iter().map(|post| (PostKey(post.post.id), post)).collect())
+    }
+}
+
+impl Loader<LikersKey> for FeedLoader {
+    type Value = Vec<UserRecord>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[LikersKey]) -> Result<HashMap<LikersKey, Vec<UserRecord>>, LoadError> {
+        load_per_size(keys, |key| (key.0, key.1), |ids, size| async move { db::feed::likers(&self.db, &ids, size).await })
+            .await
+    }
+}
+
+impl Loader<CommentsKey> for FeedLoader {
+    type Value = Vec<CommentWithAuthor>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[CommentsKey]) -> Result<HashMap<CommentsKey, Vec<CommentWithAuthor>>, LoadError> {
+        load_per_size(keys, |key| (key.0, key.1), |ids, size| async move { db::feed::comments(&self.db, &ids, size).await })
+            .await
+    }
+}
+
+impl Loader<CommentersKey> for FeedLoader {
+    type Value = Vec<UserRecord>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[CommentersKey]) -> Result<HashMap<CommentersKey, Vec<UserRecord>>, LoadError> {
+        load_per_size(keys, |key| (key.0, key.1), |ids, size| async move {
+            db::feed::commenters(&self.db, &ids, size).await
+        })
+        .await
+    }
+}
+
+impl Loader<LikedByViewerKey> for FeedLoader {
+    type Value = bool;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[LikedByViewerKey]) -> Result<HashMap<LikedByViewerKey, bool>, LoadError> {
+        let Some(viewer) = self.viewer else {
+            return Ok(keys.iter().map(|key| (*key, false)).collect());
+        };
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let liked = db::feed::liked_by(&self.db, viewer.user_id, &ids).await.map_err(load_error)?;
+        Ok(keys.iter().map(|key| (*key, liked.contains(&key.0))).collect())
+    }
+}

@@ -1,0 +1,12 @@
+//! The GraphQL schema: query roots per feature under [`query`], the API's types under
+//! [`types`], per-request [`loaders`], document [`limits`], and the [`context`] helpers
+//! resolvers use to reach state and the viewer.
+
+pub mod context;
+pub mod limits;
+pub mod loaders;
+pub mod query;
+pub mod schema;
+pub mod types;
+
+pub use schema::{AppSchema, build_schema, sdl};

@@ -1,0 +1,11 @@
+//! The query root, merged from one object per feature.
+
+mod feed;
+mod users;
+
+pub use feed::FeedQuery;
+pub use users::UsersQuery;
+
+/// Every query field.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(UsersQuery, FeedQuery);

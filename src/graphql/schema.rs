@@ -1,0 +1,33 @@
+//! Builds the schema from the roots, with the limits and switches the settings give, and
+//! prints its SDL for `schema.graphql`.
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+
+use super::{limits::DocumentLimits, query::Query};
+use crate::state::AppState;
+
+/// The executable schema.
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+}
+
+/// The schema with its state, limits and production switches.
+pub fn build_schema(state: &AppState) -> AppSchema {
+    let limits = &state.settings.query_limits;
+    let mut builder = builder()
+        .data(state.clone())
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(DocumentLimits(limits.clone()));
+    if !state.settings.introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as `townsquare export-schema` prints it and `schema.graphql` holds it.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,93 @@
+//! The `Post` type and its Relay connection.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+
+use super::{Comment, DateTime, PageInfo, User, page::page_size};
+use crate::{
+    db::feed::PostWithAuthor,
+    graphql::{
+        context,
+        loaders::{CommentersKey, CommentsKey, LikedByViewerKey, LikersKey},
+    },
+};
+
+/// A post of the feed.
+#[derive(Debug, Clone)]
+pub struct Post(pub PostWithAuthor);
+
+#[Object]
+impl Post {
+    async fn id(&self) -> ID {
+        ID(self.0.post.id.to_string())
+    }
+
+    async fn body(&self) -> &str {
+        &self.0.post.body
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.0.post.created_at.into()
+    }
+
+    /// Loaded with the post itself.
+    async fn author(&self) -> User {
+        User(self.0.author.clone())
+    }
+
+    async fn like_count(&self) -> i32 {
+        self.0.post.like_count
+    }
+
+    async fn liked_by_viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        if context::viewer(ctx).is_none() {
+            return Ok(false);
+        }
+        Ok(context::loader(ctx)?.load_one(LikedByViewerKey(self.0.post.id)).await.map_err(context::load_failed)?.unwrap_or(false))
+    }
+
+    /// Most recent likers first.
+    #[graphql(complexity = "first.max(0) as usize * child_complexity")]
+    async fn likers(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> async_graphql::Result<Vec<User>> {
+        let first = page_size("first", first)?;
+        let users = context::loader(ctx)?.load_one(LikersKey(self.0.post.id, first)).await.map_err(context::load_failed)?.unwrap_or_default();
+        Ok(users.into_iter().map(User).collect())
+    }
+
+    async fn comment_count(&self) -> i32 {
+        self.0.post.comment_count
+    }
+
+    /// Oldest first.
+    #[graphql(complexity = "first.max(0) as usize * child_complexity")]
+    async fn comments(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> async_graphql::Result<Vec<Comment>> {
+        let first = page_size("first", first)?;
+        let comments = context::loader(ctx)?.load_one(CommentsKey(self.0.post.id, first)).await.map_err(context::load_failed)?.unwrap_or_default();
+        Ok(comments.into_iter().map(Comment).collect())
+    }
+
+    /// Distinct users who commented, in order of their first comment.
+    #[graphql(complexity = "first.max(0) as usize * child_complexity")]
+    async fn commenters(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> async_graphql::Result<Vec<User>> {
+        let first = page_size("first", first)?;
+        let users = context::loader(ctx)?.load_one(CommentersKey(self.0.post.id, first)).await.map_err(context::load_failed)?.unwrap_or_default();
+        Ok(users.into_iter().map(User).collect())
+    }
+}
+
+/// One post in a page of the feed.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PostEdge {
+    /// Where this post sits in the feed; pass it as `after` to continue from here.
+    pub cursor: String,
+    /// The post.
+    pub node: Post,
+}
+
+/// Newest posts first.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PostConnection {
+    /// The posts of this page.
+    pub edges: Vec<PostEdge>,
+    /// Where this page sits.
+    pub page_info: PageInfo,
+}

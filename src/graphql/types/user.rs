@@ -1,0 +1,54 @@
+//! The `User` type and `Role`.
+
+use async_graphql::{Context, Enum, ID, Object};
+
+use super::DateTime;
+use crate::{db::users::UserRecord, graphql::context};
+
+/// What an account may do.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A member.
+    User,
+    /// May read `sessionStats`.
+    Admin,
+}
+
+/// A person with an account.
+#[derive(Debug, Clone)]
+pub struct User(pub UserRecord);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    /// The viewer's own address; null when the viewer looks at someone else.
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        let viewer = context::viewer(ctx)?;
+        (viewer.user_id == self.0.id).then_some(self.0.email.as_str())
+    }
+
+    async fn email_verified(&self) -> bool {
+        self.0.email_verified_at.is_some()
+    }
+
+    async fn role(&self, ctx: &Context<'_>) -> async_graphql::Result<Role> {
+        let state = context::state(ctx)?;
+        let admin = self.0.role == "ADMIN" || state.settings.admin_emails.iter().any(|email| email == &self.0.email);
+        Ok(if admin { Role::Admin } else { Role::User })
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+}

@@ -1,0 +1,320 @@
+//! `/graphql` over HTTP, as the GraphQL-over-HTTP specification prescribes.
+//!
+//! async-graphql-axum's handler answers every parse or validation failure with 200, ignores
+//! `Accept`, and runs mutations over GET and over `text/plain` or form POSTs (a CSRF hole).
+//! This handler does the media-type negotiation and request checks itself and leaves only
+//! execution to async-graphql:
+//! - POST needs `Content-Type: application/json` (else 415); GET runs queries only (a
+//!   mutation gets 405 with `Allow: POST`).
+//! - `Accept` picks `application/graphql-response+json` when the client lists it, else
+//!   `application/json`; a client that accepts neither gets 406.
+//! - Malformed requests (bad JSON, no `query`, wrongly typed parameters, batches) get 400.
+//! - With `application/graphql-response+json`, a document that does not parse or validate
+//!   gets 400 and no `data` entry; with `application/json` it gets 200, as the spec says.
+
+use async_graphql::{
+    Variables,
+    parser::types::{DocumentOperations, OperationType},
+};
+use axum::{
+    Extension,
+    body::Bytes,
+    extract::{RawQuery, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    graphql::{AppSchema, loaders::request_loader},
+    state::AppState,
+};
+
+/// `application/graphql-response+json`, the spec's own media type.
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+/// `application/json`, for clients that predate the spec.
+const APPLICATION_JSON: &str = "application/json";
+
+/// The media type the response is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            MediaType::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            MediaType::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// Picks the response media type from `Accept`; `None` when the client accepts neither.
+fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|value| value.to_str().ok()) else {
+        // No Accept header: the spec says to treat it as application/json.
+        return Some(MediaType::Json);
+    };
+    let mut acceptable = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let refused = parts.any(|param| param.replace(' ', "") == "q=0" || param.replace(' ', "") == "q=0.0");
+        if refused {
+            continue;
+        }
+        match media.as_str() {
+            GRAPHQL_RESPONSE_JSON => return Some(MediaType::GraphqlResponseJson),
+            APPLICATION_JSON | "*/*" | "application/*" => acceptable = Some(MediaType::Json),
+            "" if accept.trim().is_empty() => acceptable = Some(MediaType::Json),
+            _ => {}
+        }
+    }
+    acceptable
+}
+
+/// A request that never reaches GraphQL: `status`, a message, and `extensions.code`.
+fn request_error(status: StatusCode, media: MediaType, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+fn not_acceptable() -> Response {
+    request_error(
+        StatusCode::NOT_ACCEPTABLE,
+        MediaType::Json,
+        "Send `Accept: application/graphql-response+json` or `Accept: application/json`.",
+    )
+}
+
+/// The GraphQL parameters of a request, before execution.
+struct Params {
+    query: String,
+    variables: Option<Map<String, Value>>,
+    operation_name: Option<String>,
+    extensions: Option<Map<String, Value>>,
+}
+
+/// Reads the parameters from a JSON object (the POST body, or GET's decoded fields).
+fn params_from_object(object: Map<String, Value>) -> Result<Params, &'static str> {
+    let mut object = object;
+    let query = match object.remove("query") {
+        Some(Value::String(query)) => query,
+        None | Some(Value::Null) => return Err("The request has no `query`: send the GraphQL document as a string."),
+        Some(_) => return Err("`query` must be a string holding the GraphQL document."),
+    };
+    let variables = match object.remove("variables") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(_) => return Err("`variables` must be an object mapping names to values."),
+    };
+    let operation_name = match object.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name),
+        Some(_) => return Err("`operationName` must be a string."),
+    };
+    let extensions = match object.remove("extensions") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(_) => return Err("`extensions` must be an object."),
+    };
+    Ok(Params { query, variables, operation_name, extensions })
+}
+
+/// Whether `content_type` is JSON in UTF-8.
+fn is_json_content_type(content_type: &str) -> bool {
+    let mut parts = content_type.split(';').map(str::trim);
+    let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let utf8 = parts.all(|param| match param.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    });
+    media == APPLICATION_JSON && utf8
+}
+
+/// `POST /graphql`.
+pub async fn post(
+    State(state): State<AppState>,
+    Extension(schema): Extension<AppSchema>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+    match content_type {
+        Some(content_type) if is_json_content_type(content_type) => {}
+        Some(_) => {
+            return request_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                media,
+                "Send the request as `Content-Type: application/json` in UTF-8.",
+            );
+        }
+        None => {
+            return request_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                media,
+                "The request has no Content-Type: send `Content-Type: application/json`.",
+            );
+        }
+    }
+    let object = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(object)) => object,
+        Ok(Value::Array(_)) => {
+            return request_error(StatusCode::BAD_REQUEST, media, "Batched requests are not supported: send one operation per request.");
+        }
+        Ok(_) => return request_error(StatusCode::BAD_REQUEST, media, "The request body must be a JSON object."),
+        Err(_) => return request_error(StatusCode::BAD_REQUEST, media, "The request body is not valid JSON."),
+    };
+    match params_from_object(object) {
+        Ok(params) => execute(&state, &schema, media, params).await,
+        Err(message) => request_error(StatusCode::BAD_REQUEST, media, message),
+    }
+}
+
+/// `GET /graphql?query=…`: queries only.
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(schema): Extension<AppSchema>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    let mut object = Map::new();
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        let value = match name.as_ref() {
+            // Structured parameters travel JSON-encoded in the URL.
+            "variables" | "extensions" => match serde_json::from_str::<Value>(&value) {
+                Ok(parsed) => parsed,
+                Err(_) => {
+                    return request_error(StatusCode::BAD_REQUEST, media, &format!("`{name}` must be JSON-encoded."));
+                }
+            },
+            _ => Value::String(value.into_owned()),
+        };
+        object.insert(name.into_owned(), value);
+    }
+    let params = match params_from_object(object) {
+        Ok(params) => params,
+        Err(message) => return request_error(StatusCode::BAD_REQUEST, media, message),
+    };
+    if selects_mutation(&params.query, params.operation_name.as_deref()) {
+        let mut response =
+            request_error(StatusCode::METHOD_NOT_ALLOWED, media, "Mutations are only accepted over POST.");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, &schema, media, params).await
+}
+
+/// True when the document parses and the operation it would run is a mutation (or a
+/// subscription, which HTTP does not serve either). A document that does not parse is left
+/// to the executor, which reports the parse error properly.
+fn selects_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(query) else { return false };
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next(),
+        _ => None,
+    };
+    operation.is_some_and(|operation| operation.node.ty != OperationType::Query)
+}
+
+async fn execute(state: &AppState, schema: &AppSchema, media: MediaType, params: Params) -> Response {
+    let mut request = async_graphql::Request::new(params.query)
+        .data(request_loader(state.db.clone(), None));
+    if let Some(variables) = params.variables {
+        request = request.variables(Variables::from_json(Value::Object(variables)));
+    }
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(extensions) = params.extensions {
+        for (name, value) in extensions {
+            if let Ok(value) = async_graphql::Value::from_json(value) {
+                request.extensions.insert(name, value);
+            }
+        }
+    }
+    let response = schema.execute(request).await;
+    for error in &response.errors {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .and_then(|code| if let async_graphql::Value::String(code) = code { Some(code.clone()) } else { None })
+            .unwrap_or_else(|| "UNCLASSIFIED".into());
+        metrics::counter!("graphql_errors_total", "code" => code).increment(1);
+    }
+    // Errors raised before execution (parse, validation, limits, unknown operation) carry no
+    // path; such a response has no `data` entry and, for the spec's media type, status 400.
+    let executed = !(response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty()));
+    let mut body = match serde_json::to_value(&response) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(error = %error, "could not serialize a GraphQL response");
+            return request_error(StatusCode::INTERNAL_SERVER_ERROR, media, "Something went wrong on our side.");
+        }
+    };
+    if !executed && let Value::Object(object) = &mut body {
+        object.remove("data");
+    }
+    let status = if !executed && media == MediaType::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let mut http_response = (status, body.to_string()).into_response();
+    http_response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    http_response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn accept_negotiation_follows_the_spec() {
+        let cases = [
+            ("application/graphql-response+json", Some(MediaType::GraphqlResponseJson), "the spec's type"),
+            ("application/json", Some(MediaType::Json), "legacy JSON"),
+            ("application/graphql-response+json, application/json;q=0.9", Some(MediaType::GraphqlResponseJson), "Apollo"),
+            ("*/*", Some(MediaType::Json), "anything"),
+            ("text/html", None, "nothing we can write"),
+            ("application/graphql-response+json;q=0, application/json", Some(MediaType::Json), "q=0 refuses"),
+        ];
+        for (value, expected, reason) in cases {
+            assert_eq!(negotiate(&accept(value)), expected, "{reason}");
+        }
+        assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json), "no Accept means JSON");
+    }
+
+    #[test]
+    fn only_utf8_json_bodies_are_accepted() {
+        assert!(is_json_content_type("application/json"));
+        assert!(is_json_content_type("application/json; charset=utf-8"));
+        assert!(!is_json_content_type("application/json; charset=utf-16"));
+        assert!(!is_json_content_type("text/plain"));
+        assert!(!is_json_content_type("application/x-www-form-urlencoded"));
+    }
+
+    #[test]
+    fn mutations_are_recognised_for_get() {
+        assert!(selects_mutation("mutation { x }", None));
+        assert!(!selects_mutation("{ posts { edges { cursor } } }", None));
+        assert!(selects_mutation("query A { a } mutation B { b }", Some("B")));
+        assert!(!selects_mutation("query A { a } mutation B { b }", Some("A")));
+        assert!(!selects_mutation("not graphql", None));
+    }
+}

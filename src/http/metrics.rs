@@ -1,0 +1,39 @@
+//! `/metrics` in Prometheus text, and the middleware that counts and times requests.
+
+use std::time::Instant;
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use crate::{db, state::AppState};
+
+/// Renders every metric, refreshing the pool gauges first (they are read, not pushed).
+pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    let (open, idle, max) = db::pool_usage(&state.db, state.settings.pool_max_connections());
+    metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(open.saturating_sub(idle)));
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
+    metrics::gauge!("db_pool_connections_max").set(f64::from(max));
+    state.metrics.run_upkeep();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+}
+
+/// Counts requests by route and status and records their latency.
+pub async fn track_requests(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    // The route pattern, not the raw path, so label values stay few.
+    let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status();
+    let labels = [("method", method), ("route", route), ("status", status.as_u16().to_string())];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    if status.is_server_error() {
+        metrics::counter!("http_requests_errors_total", &labels).increment(1);
+    }
+    metrics::histogram!("http_request_duration_seconds", &labels[..2]).record(started.elapsed().as_secs_f64());
+    response
+}

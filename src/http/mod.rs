@@ -1,0 +1,82 @@
+//! The HTTP surface: the router with its middleware, and one file per endpoint.
+
+pub mod graphiql;
+pub mod graphql;
+pub mod health;
+pub mod metrics;
+
+use axum::{
+    Extension, Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, Request, StatusCode, header},
+    middleware,
+    routing::get,
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{config::Settings, graphql::build_schema, state::AppState};
+
+/// The application's routes and middleware, ready to serve. Tests call this too.
+pub fn router(state: AppState) -> Router {
+    let schema = build_schema(&state);
+    let settings = state.settings.clone();
+    let mut routes = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render));
+    if settings.graphiql {
+        routes = routes.route("/graphiql", get(graphiql::page));
+    }
+    let request_id = HeaderName::from_static("x-request-id");
+    let mut router = routes
+        .layer(Extension(schema))
+        // Bodies over the limit get 413 from the body extractor, before any parsing.
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(middleware::from_fn(metrics::track_requests));
+    if let Some(cors) = cors_layer(&settings) {
+        router = router.layer(cors);
+    }
+    // Outermost first: every request gets an id, then a span carrying it, then panic and
+    // timeout protection around the handlers.
+    router
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                    let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok());
+                    tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = id.unwrap_or("-"))
+                }))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::new())
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout)),
+        )
+        .with_state(state)
+}
+
+/// CORS per `ALLOWED_ORIGINS`: the listed origins; any origin in development when unset;
+/// none (same-origin only) in production when unset.
+fn cors_layer(settings: &Settings) -> Option<CorsLayer> {
+    let allow_origin = match &settings.allowed_origins {
+        Some(origins) => {
+            AllowOrigin::list(origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect::<Vec<_>>())
+        }
+        None if settings.is_production() => return None,
+        None => AllowOrigin::mirror_request(),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT]),
+    )
+}

@@ -1,0 +1,24 @@
+//! townsquare: a GraphQL server for a social app.
+//!
+//! # Layout
+//! - [`config`]: every environment variable, parsed into one [`config::Settings`].
+//! - [`startup`]: builds the application (database, state, router) and runs it.
+//! - [`state`]: [`state::AppState`], the one value handed to every handler and resolver.
+//! - [`db`]: the pool, migrations, entities and query functions.
+//! - [`graphql`]: the schema: query roots, types, data loaders, document limits.
+//! - [`http`]: the HTTP endpoints (`/graphql`, `/graphiql`, `/healthz`, `/readyz`, `/metrics`).
+//! - [`error`]: [`error::AppError`], the error that leaves GraphQL with its `extensions.code`.
+//! - [`auth`]: password hashing.
+//! - [`seed`]: demo data for a new development database.
+//! - [`telemetry`]: logging and metrics set-up.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

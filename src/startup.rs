@@ -1,0 +1,107 @@
+//! Building the application (database, state, router, listener) and running it until a
+//! shutdown signal.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::Settings, db, seed, state::AppState, telemetry};
+
+/// A bound, ready-to-run application.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+/// Connects to the database (applying migrations) and assembles the shared state.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let statements = Arc::new(db::StatementCounter::default());
+    let db = db::connect(&settings, statements.clone()).await?;
+    if settings.seed_demo && seed::seed_demo(&db).await.context("could not seed demo data")? {
+        tracing::info!(password = seed::DEMO_PASSWORD, "empty development database: demo users alice, bob, carol, dave and erin created");
+    }
+    if settings.jwt_secret.is_none() {
+        tracing::warn!("JWT_SECRET is unset: tokens are signed with a random secret and stop working when this process ends");
+    }
+    Ok(AppState {
+        settings: Arc::new(settings),
+        db,
+        statements,
+        metrics: telemetry::metrics_handle(),
+        shutdown: CancellationToken::new(),
+    })
+}
+
+impl Application {
+    /// Builds the state and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let address = SocketAddr::new(settings.host, settings.port);
+        let state = build_state(settings).await?;
+        let listener = TcpListener::bind(address).await.with_context(|| format!("could not listen on {address}"))?;
+        let router = crate::http::router(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    /// The port the listener is bound to.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|address| address.port()).unwrap_or_default()
+    }
+
+    /// The shared state, for tests that look inside.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets running requests
+    /// finish, cancels background work and closes the pool.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { listener, router, state } = self;
+        tracing::info!(address = %listener.local_addr()?, "listening");
+        let token = state.shutdown.clone();
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                token.cancel();
+            })
+            .await
+            .context("the HTTP server failed")?;
+        state.shutdown.cancel();
+        if let Err(error) = state.db.close_by_ref().await {
+            tracing::warn!(error = %error, "closing the database pool failed");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
