@@ -153,7 +153,8 @@ impl Settings {
         }
 
         let redis_url = env.url("REDIS_URL", &["redis", "rediss"], "a `redis://…` or `rediss://…` URL")?;
-        let smtp_url = env.url("SMTP_URL", &["smtp", "smtps"], "a `smtp://host:port` or `smtps://user:pass@host:465` URL")?;
+        let smtp_url =
+            env.url("SMTP_URL", &["smtp", "smtps"], "a `smtp://host:port` or `smtps://user:pass@host:465` URL")?;
 
         let jwt_secret = env.get("JWT_SECRET");
         if let Some(secret) = &jwt_secret {
@@ -181,7 +182,11 @@ impl Settings {
 
         let pool_size = env.positive_u32("DB_POOL_SIZE", 5)?;
         Ok(Self {
-            host: env.parse("HOST", "127.0.0.1".parse().expect("a literal address"), "an IP address such as 127.0.0.1")?,
+            host: env.parse(
+                "HOST",
+                "127.0.0.1".parse().expect("a literal address"),
+                "an IP address such as 127.0.0.1",
+            )?,
             port: env.parse("PORT", 8000, "a port number from 0 to 65535")?,
             app_env,
             database_url,
@@ -199,10 +204,7 @@ impl Settings {
             admin_emails: env
                 .get("ADMIN_EMAILS")
                 .map(|list| {
-                    list.split(',')
-                        .map(|email| email.trim().to_lowercase())
-                        .filter(|email| !email.is_empty())
-                        .collect()
+                    list.split(',').map(|email| email.trim().to_lowercase()).filter(|email| !email.is_empty()).collect()
                 })
                 .unwrap_or_default(),
             session_timeout: env.positive_duration("SESSION_TIMEOUT_MINUTES", 30.0, 60.0)?,
@@ -294,7 +296,12 @@ impl Env<'_> {
     }
 
     /// A positive number of units (fractions allowed), `seconds_per_unit` seconds each.
-    fn positive_duration(&self, var: &'static str, default: f64, seconds_per_unit: f64) -> Result<Duration, ConfigError> {
+    fn positive_duration(
+        &self,
+        var: &'static str,
+        default: f64,
+        seconds_per_unit: f64,
+    ) -> Result<Duration, ConfigError> {
         let expected = "a number greater than 0 (fractions allowed, e.g. 0.5)";
         let value: f64 = self.parse(var, default, expected)?;
         if !value.is_finite() || value <= 0.0 {

@@ -54,7 +54,9 @@ impl AppError {
             AppError::RateLimited { retry_after_seconds } => {
                 format!("Too many attempts. Try again in {retry_after_seconds} seconds.")
             }
-            AppError::ServiceUnavailable(_) => "The service is temporarily unavailable. Please try again shortly.".into(),
+            AppError::ServiceUnavailable(_) => {
+                "The service is temporarily unavailable. Please try again shortly.".into()
+            }
             AppError::Internal(_) => "Something went wrong on our side. Please try again.".into(),
         }
     }

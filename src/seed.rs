@@ -17,20 +17,40 @@ use crate::{
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "townsquare-demo";
 
-const PEOPLE: &[(&str, &str)] =
-    &[("alice", "Alice Archer"), ("bob", "Bob Baker"), ("carol", "Carol Cruz"), ("dave", "Dave Diaz"), ("erin", "Erin Ellis")];
+const PEOPLE: &[(&str, &str)] = &[
+    ("alice", "Alice Archer"),
+    ("bob", "Bob Baker"),
+    ("carol", "Carol Cruz"),
+    ("dave", "Dave Diaz"),
+    ("erin", "Erin Ellis"),
+];
 
 /// (author, body, likers, comments as (author, body)).
 type DemoPost = (usize, &'static str, &'static [usize], &'static [(usize, &'static str)]);
 
 const POSTS: &[DemoPost] = &[
-    (0, "Welcome to townsquare! Say hi below.", &[1, 2, 3, 4], &[(1, "Hi Alice!"), (2, "Hello everyone"), (1, "Nice to be here.")]),
+    (
+        0,
+        "Welcome to townsquare! Say hi below.",
+        &[1, 2, 3, 4],
+        &[(1, "Hi Alice!"), (2, "Hello everyone"), (1, "Nice to be here.")],
+    ),
     (1, "Sourdough attempt number four. It finally rose.", &[0, 2], &[(0, "Recipe please!"), (3, "Looks great")]),
-    (2, "Anyone up for a run by the river on Saturday?", &[3], &[(3, "Count me in."), (4, "What time?"), (2, "8 am at the bridge.")]),
+    (
+        2,
+        "Anyone up for a run by the river on Saturday?",
+        &[3],
+        &[(3, "Count me in."), (4, "What time?"), (2, "8 am at the bridge.")],
+    ),
     (3, "Finished the book club pick. No spoilers, but wow.", &[0, 1, 4], &[]),
     (4, "First post. Be gentle.", &[0, 1, 2, 3], &[(0, "Welcome, Erin!")]),
     (0, "The farmers market has peaches again.", &[4], &[(4, "Best news this week.")]),
-    (2, "Chat rooms are coming soon. What should the first one be called?", &[0, 1], &[(1, "#general"), (0, "#random"), (4, "#general")]),
+    (
+        2,
+        "Chat rooms are coming soon. What should the first one be called?",
+        &[0, 1],
+        &[(1, "#general"), (0, "#random"), (4, "#general")],
+    ),
 ];
 
 /// Fills the database with demo data. Returns false (and writes nothing) when users exist.

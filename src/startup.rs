@@ -22,10 +22,15 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let statements = Arc::new(db::StatementCounter::default());
     let db = db::connect(&settings, statements.clone()).await?;
     if settings.seed_demo && seed::seed_demo(&db).await.context("could not seed demo data")? {
-        tracing::info!(password = seed::DEMO_PASSWORD, "empty development database: demo users alice, bob, carol, dave and erin created");
+        tracing::info!(
+            password = seed::DEMO_PASSWORD,
+            "empty development database: demo users alice, bob, carol, dave and erin created"
+        );
     }
     if settings.jwt_secret.is_none() {
-        tracing::warn!("JWT_SECRET is unset: tokens are signed with a random secret and stop working when this process ends");
+        tracing::warn!(
+            "JWT_SECRET is unset: tokens are signed with a random secret and stop working when this process ends"
+        );
     }
     Ok(AppState {
         settings: Arc::new(settings),

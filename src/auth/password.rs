@@ -26,7 +26,10 @@ fn hasher() -> Argon2<'static> {
 pub async fn hash(password: String) -> Result<String, PasswordError> {
     tokio::task::spawn_blocking(move || {
         // The salt comes from the OS random source (argon2's `getrandom` feature).
-        hasher().hash_password(password.as_bytes()).map(|hash| hash.to_string()).map_err(|e| PasswordError::Hash(e.to_string()))
+        hasher()
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| PasswordError::Hash(e.to_string()))
     })
     .await?
 }

@@ -45,14 +45,21 @@ const POST_COLUMNS: &str = "p.id AS p_id, p.author_id AS p_author_id, p.body AS 
     p.like_count AS p_like_count, p.comment_count AS p_comment_count, p.created_at AS p_created_at";
 
 fn post_with_author(row: &QueryResult) -> Result<PostWithAuthor, DbErr> {
-    Ok(PostWithAuthor { post: post::Model::from_query_result(row, "p_")?, author: UserRecord::from_query_result(row, "u_")? })
+    Ok(PostWithAuthor {
+        post: post::Model::from_query_result(row, "p_")?,
+        author: UserRecord::from_query_result(row, "u_")?,
+    })
 }
 
 /// Up to `limit` posts, newest first, strictly after `after` in that order.
 ///
 /// Keyset paging on (created_at, id): a position stays valid however many posts are added
 /// in front of it, unlike an offset.
-pub async fn page(conn: &impl ConnectionTrait, after: Option<FeedPosition>, limit: u64) -> Result<Vec<PostWithAuthor>, DbErr> {
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    after: Option<FeedPosition>,
+    limit: u64,
+) -> Result<Vec<PostWithAuthor>, DbErr> {
     let backend = conn.get_database_backend();
     let users = record_columns("u", "u_");
     let (seek, mut values): (String, Vec<Value>) = match after {

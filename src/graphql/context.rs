@@ -30,7 +30,8 @@ pub fn viewer<'a>(ctx: &Context<'a>) -> Option<&'a Viewer> {
 
 /// This request's data loader.
 pub fn loader<'a>(ctx: &Context<'a>) -> Result<&'a RequestLoader, AppError> {
-    ctx.data::<RequestLoader>().map_err(|_| AppError::Internal(anyhow::anyhow!("RequestLoader missing from the request data")))
+    ctx.data::<RequestLoader>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("RequestLoader missing from the request data")))
 }
 
 /// Turns a shared loader error into a GraphQL error that keeps its `extensions.code`.

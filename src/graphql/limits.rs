@@ -97,7 +97,8 @@ impl Extension for DocumentLimitsExtension {
                 .map(|mut error| {
                     // async-graphql's wording names no number; say which limit was hit.
                     if error.message == "Query is nested too deep." {
-                        error.message = format!("The query is nested too deep; the limit is {} levels.", self.0.max_depth);
+                        error.message =
+                            format!("The query is nested too deep; the limit is {} levels.", self.0.max_depth);
                     } else if error.message == "Query is too complex." {
                         error.message = format!(
                             "The query is too complex; the limit is {}. Ask for fewer items per list or fewer fields.",

@@ -4,9 +4,12 @@
 //! A loader is built per request because it caches (one request sees one consistent answer
 //! per key) and because `likedByViewer` depends on who asks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::{
+    Lookahead, SelectionField,
+    dataloader::{DataLoader, HashMapCache, Loader},
+};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -62,7 +65,11 @@ fn load_error(error: sea_orm::DbErr) -> LoadError {
 
 /// Runs `load` once per distinct page size among `keys` (a query asking `likers(first: 3)` and
 /// `likers(first: 10)` makes two statements, not one per post).
-async fn load_per_size<K, V, F, Fut>(keys: &[K], split: impl Fn(&K) -> (Uuid, u64), load: F) -> Result<HashMap<K, V>, LoadError>
+async fn load_per_size<K, V, F, Fut>(
+    keys: &[K],
+    split: impl Fn(&K) -> (Uuid, u64),
+    load: F,
+) -> Result<HashMap<K, V>, LoadError>
 where
     K: Copy + Eq + std::hash::Hash,
     F: Fn(Vec<Uuid>, u64) -> Fut,
@@ -110,8 +117,12 @@ impl Loader<LikersKey> for FeedLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[LikersKey]) -> Result<HashMap<LikersKey, Vec<UserRecord>>, LoadError> {
-        load_per_size(keys, |key| (key.0, key.1), |ids, size| async move { db::feed::likers(&self.db, &ids, size).await })
-            .await
+        load_per_size(
+            keys,
+            |key| (key.0, key.1),
+            |ids, size| async move { db::feed::likers(&self.db, &ids, size).await },
+        )
+        .await
     }
 }
 
@@ -120,8 +131,12 @@ impl Loader<CommentsKey> for FeedLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[CommentsKey]) -> Result<HashMap<CommentsKey, Vec<CommentWithAuthor>>, LoadError> {
-        load_per_size(keys, |key| (key.0, key.1), |ids, size| async move { db::feed::comments(&self.db, &ids, size).await })
-            .await
+        load_per_size(
+            keys,
+            |key| (key.0, key.1),
+            |ids, size| async move { db::feed::comments(&self.db, &ids, size).await },
+        )
+        .await
     }
 }
 
@@ -130,9 +145,11 @@ impl Loader<CommentersKey> for FeedLoader {
     type Error = LoadError;
 
     async fn load(&self, keys: &[CommentersKey]) -> Result<HashMap<CommentersKey, Vec<UserRecord>>, LoadError> {
-        load_per_size(keys, |key| (key.0, key.1), |ids, size| async move {
-            db::feed::commenters(&self.db, &ids, size).await
-        })
+        load_per_size(
+            keys,
+            |key| (key.0, key.1),
+            |ids, size| async move { db::feed::commenters(&self.db, &ids, size).await },
+        )
         .await
     }
 }
@@ -149,4 +166,65 @@ impl Loader<LikedByViewerKey> for FeedLoader {
         let liked = db::feed::liked_by(&self.db, viewer.user_id, &ids).await.map_err(load_error)?;
         Ok(keys.iter().map(|key| (*key, liked.contains(&key.0))).collect())
     }
+}
+
+/// The `first` argument of a selected list field, or `default` when absent or null; `None`
+/// when out of range (the field's resolver reports that error itself).
+fn first_argument(field: &SelectionField<'_>, default: u64) -> Option<u64> {
+    let arguments = field.arguments().ok()?;
+    match arguments.iter().find(|(name, _)| name.as_str() == "first").map(|(_, value)| value) {
+        None | Some(async_graphql::Value::Null) => Some(default),
+        Some(async_graphql::Value::Number(number)) => {
+            number.as_u64().filter(|first| *first <= super::types::page::MAX_PAGE_SIZE as u64)
+        }
+        Some(_) => None,
+    }
+}
+
+/// Loads every per-post list that `node` (the selection of a `Post`) asks for, for all of
+/// `post_ids` at once, into the loader's cache.
+///
+/// The DataLoader alone batches by timing: keys registered within its delay share a batch,
+/// so a large page resolved on a busy machine can split into two statements. Asking for the
+/// whole page's keys in one `load_many` makes the batch deterministic; the `Post` resolvers
+/// then find their values in the cache.
+pub async fn prefetch_post_lists(
+    loader: &RequestLoader,
+    node: Lookahead<'_>,
+    post_ids: &[Uuid],
+) -> Result<(), LoadError> {
+    let sizes = |name: &str, default: u64| -> BTreeSet<u64> {
+        node.field(name).selection_fields().iter().filter_map(|field| first_argument(field, default)).collect()
+    };
+    let likers = sizes("likers", 10);
+    let comments = sizes("comments", 10);
+    let commenters = sizes("commenters", 10);
+    let liked = node.field("likedByViewer").exists() && loader.loader().viewer.is_some();
+    tokio::try_join!(
+        async {
+            for size in likers {
+                loader.load_many(post_ids.iter().map(|id| LikersKey(*id, size))).await?;
+            }
+            Ok::<_, LoadError>(())
+        },
+        async {
+            for size in comments {
+                loader.load_many(post_ids.iter().map(|id| CommentsKey(*id, size))).await?;
+            }
+            Ok(())
+        },
+        async {
+            for size in commenters {
+                loader.load_many(post_ids.iter().map(|id| CommentersKey(*id, size))).await?;
+            }
+            Ok(())
+        },
+        async {
+            if liked {
+                loader.load_many(post_ids.iter().map(|id| LikedByViewerKey(*id))).await?;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(())
 }

@@ -167,7 +167,11 @@ pub async fn post(
     let object = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(object)) => object,
         Ok(Value::Array(_)) => {
-            return request_error(StatusCode::BAD_REQUEST, media, "Batched requests are not supported: send one operation per request.");
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                "Batched requests are not supported: send one operation per request.",
+            );
         }
         Ok(_) => return request_error(StatusCode::BAD_REQUEST, media, "The request body must be a JSON object."),
         Err(_) => return request_error(StatusCode::BAD_REQUEST, media, "The request body is not valid JSON."),
@@ -228,8 +232,7 @@ fn selects_mutation(query: &str, operation_name: Option<&str>) -> bool {
 }
 
 async fn execute(state: &AppState, schema: &AppSchema, media: MediaType, params: Params) -> Response {
-    let mut request = async_graphql::Request::new(params.query)
-        .data(request_loader(state.db.clone(), None));
+    let mut request = async_graphql::Request::new(params.query).data(request_loader(state.db.clone(), None));
     if let Some(variables) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
@@ -268,7 +271,8 @@ async fn execute(state: &AppState, schema: &AppSchema, media: MediaType, params:
     if !executed && let Value::Object(object) = &mut body {
         object.remove("data");
     }
-    let status = if !executed && media == MediaType::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status =
+        if !executed && media == MediaType::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let mut http_response = (status, body.to_string()).into_response();
     http_response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
     http_response
@@ -289,7 +293,11 @@ mod tests {
         let cases = [
             ("application/graphql-response+json", Some(MediaType::GraphqlResponseJson), "the spec's type"),
             ("application/json", Some(MediaType::Json), "legacy JSON"),
-            ("application/graphql-response+json, application/json;q=0.9", Some(MediaType::GraphqlResponseJson), "Apollo"),
+            (
+                "application/graphql-response+json, application/json;q=0.9",
+                Some(MediaType::GraphqlResponseJson),
+                "Apollo",
+            ),
             ("*/*", Some(MediaType::Json), "anything"),
             ("text/html", None, "nothing we can write"),
             ("application/graphql-response+json;q=0, application/json", Some(MediaType::Json), "q=0 refuses"),

@@ -25,7 +25,11 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn track_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
     // The route pattern, not the raw path, so label values stay few.
-    let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
     let method = request.method().to_string();
     let response = next.run(request).await;
     let status = response.status();

@@ -67,16 +67,15 @@ pub fn router(state: AppState) -> Router {
 /// none (same-origin only) in production when unset.
 fn cors_layer(settings: &Settings) -> Option<CorsLayer> {
     let allow_origin = match &settings.allowed_origins {
-        Some(origins) => {
-            AllowOrigin::list(origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect::<Vec<_>>())
-        }
+        Some(origins) => AllowOrigin::list(
+            origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect::<Vec<_>>(),
+        ),
         None if settings.is_production() => return None,
         None => AllowOrigin::mirror_request(),
     };
-    Some(
-        CorsLayer::new()
-            .allow_origin(allow_origin)
-            .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT]),
-    )
+    Some(CorsLayer::new().allow_origin(allow_origin).allow_methods([Method::GET, Method::POST]).allow_headers([
+        header::CONTENT_TYPE,
+        header::AUTHORIZATION,
+        header::ACCEPT,
+    ]))
 }

@@ -23,7 +23,7 @@ impl Comment {
         self.0.comment.created_at.into()
     }
 
-    /// Loaded with the comment, so listing comments costs no extra statement per author.
+    // Loaded with the comment, so listing comments costs no extra statement per author.
     async fn author(&self) -> User {
         User(self.0.author.clone())
     }

@@ -26,7 +26,9 @@ pub const MAX_PAGE_SIZE: i32 = 100;
 /// Checks a page size argument and returns it as a row count.
 pub fn page_size(argument: &str, value: i32) -> Result<u64, AppError> {
     if !(0..=MAX_PAGE_SIZE).contains(&value) {
-        return Err(AppError::bad_input(format!("`{argument}` must be between 0 and {MAX_PAGE_SIZE}; it was {value}.")));
+        return Err(AppError::bad_input(format!(
+            "`{argument}` must be between 0 and {MAX_PAGE_SIZE}; it was {value}."
+        )));
     }
     Ok(value as u64)
 }
@@ -38,7 +40,8 @@ pub fn encode_cursor(kind: &str, position: FeedPosition) -> String {
 
 /// Reads back a cursor made by [`encode_cursor`] for the same `kind`.
 pub fn decode_cursor(kind: &str, cursor: &str) -> Result<FeedPosition, AppError> {
-    let invalid = || AppError::bad_input("The cursor is not valid. Use a cursor from a previous page of the same list.");
+    let invalid =
+        || AppError::bad_input("The cursor is not valid. Use a cursor from a previous page of the same list.");
     let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let mut parts = text.splitn(3, ':');
@@ -60,7 +63,8 @@ mod tests {
 
     #[test]
     fn cursors_round_trip() {
-        let position = FeedPosition { created_at: Utc.timestamp_micros(1_763_890_500_123_456).unwrap(), id: Uuid::now_v7() };
+        let position =
+            FeedPosition { created_at: Utc.timestamp_micros(1_763_890_500_123_456).unwrap(), id: Uuid::now_v7() };
         assert_eq!(decode_cursor("post", &encode_cursor("post", position)).unwrap(), position);
     }
 

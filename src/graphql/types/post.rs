@@ -29,7 +29,7 @@ impl Post {
         self.0.post.created_at.into()
     }
 
-    /// Loaded with the post itself.
+    // Loaded with the post itself: no statement of its own.
     async fn author(&self) -> User {
         User(self.0.author.clone())
     }
@@ -42,14 +42,26 @@ impl Post {
         if context::viewer(ctx).is_none() {
             return Ok(false);
         }
-        Ok(context::loader(ctx)?.load_one(LikedByViewerKey(self.0.post.id)).await.map_err(context::load_failed)?.unwrap_or(false))
+        Ok(context::loader(ctx)?
+            .load_one(LikedByViewerKey(self.0.post.id))
+            .await
+            .map_err(context::load_failed)?
+            .unwrap_or(false))
     }
 
     /// Most recent likers first.
-    #[graphql(complexity = "first.max(0) as usize * child_complexity")]
-    async fn likers(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> async_graphql::Result<Vec<User>> {
-        let first = page_size("first", first)?;
-        let users = context::loader(ctx)?.load_one(LikersKey(self.0.post.id, first)).await.map_err(context::load_failed)?.unwrap_or_default();
+    #[graphql(complexity = "first.unwrap_or(10).max(0) as usize * child_complexity")]
+    async fn likers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<User>> {
+        let first = page_size("first", first.unwrap_or(10))?;
+        let users = context::loader(ctx)?
+            .load_one(LikersKey(self.0.post.id, first))
+            .await
+            .map_err(context::load_failed)?
+            .unwrap_or_default();
         Ok(users.into_iter().map(User).collect())
     }
 
@@ -58,18 +70,34 @@ impl Post {
     }
 
     /// Oldest first.
-    #[graphql(complexity = "first.max(0) as usize * child_complexity")]
-    async fn comments(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> async_graphql::Result<Vec<Comment>> {
-        let first = page_size("first", first)?;
-        let comments = context::loader(ctx)?.load_one(CommentsKey(self.0.post.id, first)).await.map_err(context::load_failed)?.unwrap_or_default();
+    #[graphql(complexity = "first.unwrap_or(10).max(0) as usize * child_complexity")]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<Comment>> {
+        let first = page_size("first", first.unwrap_or(10))?;
+        let comments = context::loader(ctx)?
+            .load_one(CommentsKey(self.0.post.id, first))
+            .await
+            .map_err(context::load_failed)?
+            .unwrap_or_default();
         Ok(comments.into_iter().map(Comment).collect())
     }
 
     /// Distinct users who commented, in order of their first comment.
-    #[graphql(complexity = "first.max(0) as usize * child_complexity")]
-    async fn commenters(&self, ctx: &Context<'_>, #[graphql(default = 10)] first: i32) -> async_graphql::Result<Vec<User>> {
-        let first = page_size("first", first)?;
-        let users = context::loader(ctx)?.load_one(CommentersKey(self.0.post.id, first)).await.map_err(context::load_failed)?.unwrap_or_default();
+    #[graphql(complexity = "first.unwrap_or(10).max(0) as usize * child_complexity")]
+    async fn commenters(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<User>> {
+        let first = page_size("first", first.unwrap_or(10))?;
+        let users = context::loader(ctx)?
+            .load_one(CommentersKey(self.0.post.id, first))
+            .await
+            .map_err(context::load_failed)?
+            .unwrap_or_default();
         Ok(users.into_iter().map(User).collect())
     }
 }

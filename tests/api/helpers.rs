@@ -1,0 +1,277 @@
+//! The test harness: `spawn_app()` starts the real server on port 0 with a database of its
+//! own (an SQLite file in a temporary directory, or, with `TEST_DATABASE_URL`, a PostgreSQL
+//! database copied from a migrated template and dropped afterwards), plus fixtures that write
+//! rows directly for the features that have no mutations yet.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, EntityTrait, Statement};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+use townsquare::{
+    config::Settings,
+    db::entities::{comment, post, post_like, user},
+    startup::Application,
+    state::AppState,
+};
+use uuid::Uuid;
+
+/// A running application and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The application's shared state (database, counters).
+    pub state: AppState,
+    /// A plain HTTP client.
+    pub client: reqwest::Client,
+    stop: CancellationToken,
+    _database: TestDatabase,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Starts the application with test defaults.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the application after `configure` has adjusted the test settings.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::create().await;
+    let mut settings = Settings::from_lookup(|_| None).expect("the defaults are valid");
+    settings.port = 0;
+    settings.database_url = database.url.clone();
+    settings.seed_demo = false;
+    // Two connections keep PostgreSQL's per-test footprint small while still exercising a pool.
+    settings.pool.size = 1;
+    settings.pool.max_overflow = 3;
+    configure(&mut settings);
+    let app = Application::build(settings).await.expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    tokio::spawn(async move { app.run_until_stopped(async move { stopped.cancelled().await }).await });
+    TestApp { address, state, client: reqwest::Client::new(), stop, _database: database }
+}
+
+impl TestApp {
+    /// POSTs a GraphQL request as JSON and returns the decoded body; fails on a non-JSON answer.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the request reaches the server");
+        response.json().await.expect("the answer is JSON")
+    }
+
+    /// SQL statements the application has executed so far.
+    pub fn statements(&self) -> u64 {
+        self.state.statements.total()
+    }
+
+    /// Inserts a user named `username` (address `<username>@example.com`).
+    pub async fn create_user(&self, username: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        user::Entity::insert(user::ActiveModel {
+            id: Set(id),
+            email: Set(format!("{username}@example.com")),
+            username: Set(username.to_string()),
+            display_name: Set(format!("{username} display")),
+            password_hash: Set("not-a-real-hash".into()),
+            email_verified_at: Set(None),
+            role: Set("USER".into()),
+            created_at: Set(townsquare::db::now()),
+        })
+        .exec(&self.state.db)
+        .await
+        .expect("user inserted");
+        id
+    }
+
+    /// Inserts a post by `author` at `at`.
+    pub async fn create_post(&self, author: Uuid, body: &str, at: DateTime<Utc>) -> Uuid {
+        let id = Uuid::now_v7();
+        post::Entity::insert(post::ActiveModel {
+            id: Set(id),
+            author_id: Set(author),
+            body: Set(body.to_string()),
+            like_count: Set(0),
+            comment_count: Set(0),
+            created_at: Set(at),
+        })
+        .exec(&self.state.db)
+        .await
+        .expect("post inserted");
+        id
+    }
+
+    /// Records that `user_id` liked `post_id` at `at`, keeping the post's counter.
+    pub async fn like(&self, post_id: Uuid, user_id: Uuid, at: DateTime<Utc>) {
+        post_like::Entity::insert(post_like::ActiveModel {
+            post_id: Set(post_id),
+            user_id: Set(user_id),
+            created_at: Set(at),
+        })
+        .exec_without_returning(&self.state.db)
+        .await
+        .expect("like inserted");
+        self.bump(post_id, "like_count").await;
+    }
+
+    /// Adds a comment by `author` on `post_id` at `at`, keeping the post's counter.
+    pub async fn comment(&self, post_id: Uuid, author: Uuid, body: &str, at: DateTime<Utc>) -> Uuid {
+        let id = Uuid::now_v7();
+        comment::Entity::insert(comment::ActiveModel {
+            id: Set(id),
+            post_id: Set(post_id),
+            author_id: Set(author),
+            body: Set(body.to_string()),
+            created_at: Set(at),
+        })
+        .exec(&self.state.db)
+        .await
+        .expect("comment inserted");
+        self.bump(post_id, "comment_count").await;
+        id
+    }
+
+    async fn bump(&self, post_id: Uuid, column: &str) {
+        let backend = self.state.db.get_database_backend();
+        let placeholder = townsquare::db::placeholders(backend, 1, 1);
+        self.state
+            .db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!("UPDATE post SET {column} = {column} + 1 WHERE id = {placeholder}"),
+                [post_id.into()],
+            ))
+            .await
+            .expect("counter updated");
+    }
+}
+
+/// A moment `minutes` after a fixed point, so tests control the order of rows.
+pub fn at(minutes: i64) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z").expect("a valid literal").with_timezone(&Utc)
+        + chrono::Duration::minutes(minutes)
+}
+
+/// The `extensions.code` of the first error of a GraphQL answer.
+pub fn first_error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("an error with a code: {body}"))
+}
+
+/// A database for one test, removed when dropped.
+struct TestDatabase {
+    url: String,
+    postgres: Option<PostgresDatabase>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    async fn create() -> Self {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
+            Some(admin_url) => {
+                let template = postgres_template(&admin_url).await;
+                let name = format!("townsquare_test_{}", Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url).await.expect("TEST_DATABASE_URL is reachable");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+                    .await
+                    .expect("test database created from the template");
+                admin.close().await.ok();
+                TestDatabase {
+                    url: database_url(&admin_url, &name),
+                    postgres: Some(PostgresDatabase { admin_url, name }),
+                    _dir: None,
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                TestDatabase { url, postgres: None, _dir: Some(dir) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(PostgresDatabase { admin_url, name }) = self.postgres.take() else { return };
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread with a
+        // runtime of its own removes the database (FORCE ends the app's pooled connections).
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    admin.close().await.ok();
+                }
+            });
+        });
+        let _ = dropped.join();
+    }
+}
+
+/// `admin_url` with its database name replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// The name of a database holding every migration, made once per schema version: copying
+/// it is much faster than migrating each test's database.
+async fn postgres_template(admin_url: &str) -> String {
+    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            use migration::MigratorTrait as _;
+            let names: Vec<String> = migration::Migrator::migrations().iter().map(|m| m.name().to_string()).collect();
+            let fingerprint = names
+                .join(",")
+                .bytes()
+                .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+            let template = format!("townsquare_template_{fingerprint:016x}");
+            let admin = Database::connect(admin_url).await.expect("TEST_DATABASE_URL is reachable");
+            let exists = admin
+                .query_one_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    format!("SELECT 1 FROM pg_database WHERE datname = '{template}'"),
+                ))
+                .await
+                .expect("pg_database is readable")
+                .is_some();
+            if !exists {
+                // Migrate under a private name, then rename: a run that dies half-way never
+                // leaves a half-migrated template behind under the real name.
+                let building = format!("{template}_{}", std::process::id());
+                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).await.ok();
+                admin.execute_unprepared(&format!("CREATE DATABASE {building}")).await.expect("template created");
+                let db = Database::connect(database_url(admin_url, &building)).await.expect("template reachable");
+                migration::Migrator::up(&db, None).await.expect("template migrated");
+                db.close().await.ok();
+                if admin.execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {template}")).await.is_err() {
+                    // Another test process finished first; its template is as good as ours.
+                    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).await.ok();
+                }
+            }
+            admin.close().await.ok();
+            template
+        })
+        .await
+        .clone()
+}
