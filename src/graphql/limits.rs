@@ -21,15 +21,24 @@ pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 
 /// The extension factory, holding the configured limits.
-pub struct DocumentLimits(pub QueryLimits);
+pub struct DocumentLimits {
+    /// The configured limits.
+    pub limits: QueryLimits,
+    /// Whether introspection is answered. async-graphql's own switch answers `__schema` with
+    /// a silent null, which breaks its non-null type; refusing here tells the client why.
+    pub introspection: bool,
+}
 
 impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension(self.0.clone()))
+        Arc::new(DocumentLimitsExtension { limits: self.limits.clone(), introspection: self.introspection })
     }
 }
 
-struct DocumentLimitsExtension(QueryLimits);
+struct DocumentLimitsExtension {
+    limits: QueryLimits,
+    introspection: bool,
+}
 
 fn with_code(mut error: ServerError, code: &str) -> ServerError {
     let extensions = error.extensions.get_or_insert_with(Default::default);
@@ -53,10 +62,10 @@ impl Extension for DocumentLimitsExtension {
     ) -> ServerResult<Request> {
         // Checked before parsing, so an oversized document costs no parser time.
         let length = request.query.chars().count();
-        if length > self.0.max_length {
+        if length > self.limits.max_length {
             return Err(limit_error(format!(
                 "The query document is {length} characters long; the limit is {}.",
-                self.0.max_length
+                self.limits.max_length
             )));
         }
         next.run(ctx, request).await
@@ -71,17 +80,20 @@ impl Extension for DocumentLimitsExtension {
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await.map_err(|error| with_code(error, PARSE_FAILED))?;
         let counts = count_document(&document);
-        if counts.aliases > self.0.max_aliases {
+        if counts.aliases > self.limits.max_aliases {
             return Err(limit_error(format!(
                 "The query uses {} aliases; the limit is {}.",
-                counts.aliases, self.0.max_aliases
+                counts.aliases, self.limits.max_aliases
             )));
         }
-        if counts.directives > self.0.max_directives {
+        if counts.directives > self.limits.max_directives {
             return Err(limit_error(format!(
                 "The query uses {} directives; the limit is {}.",
-                counts.directives, self.0.max_directives
+                counts.directives, self.limits.max_directives
             )));
+        }
+        if !self.introspection && counts.introspection {
+            return Err(limit_error("Introspection is switched off on this server.".into()));
         }
         Ok(document)
     }
@@ -98,11 +110,11 @@ impl Extension for DocumentLimitsExtension {
                     // async-graphql's wording names no number; say which limit was hit.
                     if error.message == "Query is nested too deep." {
                         error.message =
-                            format!("The query is nested too deep; the limit is {} levels.", self.0.max_depth);
+                            format!("The query is nested too deep; the limit is {} levels.", self.limits.max_depth);
                     } else if error.message == "Query is too complex." {
                         error.message = format!(
                             "The query is too complex; the limit is {}. Ask for fewer items per list or fewer fields.",
-                            self.0.max_complexity
+                            self.limits.max_complexity
                         );
                     }
                     with_code(error, VALIDATION_FAILED)
@@ -119,6 +131,8 @@ pub struct DocumentCounts {
     pub aliases: usize,
     /// Directives anywhere: operations, variables, fields, fragments.
     pub directives: usize,
+    /// Whether `__schema` or `__type` is selected anywhere (`__typename` is not introspection).
+    pub introspection: bool,
 }
 
 /// Counts the aliases and directives of `document`.
@@ -147,6 +161,7 @@ fn count_selection_set(set: &SelectionSet, counts: &mut DocumentCounts) {
         match &item.node {
             Selection::Field(field) => {
                 counts.aliases += usize::from(field.node.alias.is_some());
+                counts.introspection |= matches!(field.node.name.node.as_str(), "__schema" | "__type");
                 counts.directives += field.node.directives.len();
                 count_selection_set(&field.node.selection_set.node, counts);
             }
@@ -170,6 +185,10 @@ mod tests {
              fragment F on PostEdge @y { node { b: body ... on Post @include(if: true) { id } } }",
         )
         .expect("parses");
-        assert_eq!(count_document(&document), DocumentCounts { aliases: 3, directives: 5 });
+        assert_eq!(count_document(&document), DocumentCounts { aliases: 3, directives: 5, introspection: false });
+        let document =
+            async_graphql::parser::parse_query("{ ...F } fragment F on Query { __type(name: \"Post\") { name } }")
+                .expect("parses");
+        assert!(count_document(&document).introspection, "found inside a fragment");
     }
 }

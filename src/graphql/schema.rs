@@ -20,7 +20,7 @@ pub fn build_schema(state: &AppState) -> AppSchema {
         .data(state.clone())
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .extension(DocumentLimits(limits.clone()));
+        .extension(DocumentLimits { limits: limits.clone(), introspection: state.settings.introspection });
     if !state.settings.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
