@@ -68,6 +68,63 @@ pub struct PoolSettings {
     pub idle: Duration,
 }
 
+/// Login sessions and emailed codes.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `SESSION_LIFETIME_HOURS`: a login session's absolute lifetime.
+    pub session_lifetime: Duration,
+    /// `SESSION_IDLE_HOURS`: a login session unused this long expires.
+    pub session_idle: Duration,
+    /// `CODE_TTL_MINUTES`: how long an emailed code lives.
+    pub code_ttl: Duration,
+    /// `CODE_MAX_ATTEMPTS`: wrong tries after which a code dies.
+    pub code_max_attempts: u32,
+    /// `CODE_DIGITS`: digits of an emailed code (6 or more).
+    pub code_digits: u32,
+    /// `HASH_CONCURRENCY`: password hashes computed at once; the rest wait their turn, so
+    /// logins never take every core from the other requests.
+    pub hash_concurrency: usize,
+    /// `CLEANUP_INTERVAL_SECONDS`: how often expired sessions and codes are removed.
+    pub cleanup_interval: Duration,
+}
+
+/// Per-minute rate limits (each a burst that refills over a minute).
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    /// `RATE_LIMITS`: `off` switches every limit off.
+    pub enabled: bool,
+    /// `LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS`.
+    pub login_per_address: u32,
+    /// `LOGIN_ATTEMPTS_PER_MINUTE_PER_IP`.
+    pub login_per_ip: u32,
+    /// `RESET_REQUESTS_PER_MINUTE_PER_ADDRESS`: also bounds reset mail to one a minute.
+    pub reset_per_address: u32,
+    /// `RESET_REQUESTS_PER_MINUTE_PER_IP`.
+    pub reset_per_ip: u32,
+    /// `CODE_ATTEMPTS_PER_MINUTE_PER_ADDRESS`: submissions of emailed codes.
+    pub code_per_address: u32,
+    /// `CODE_ATTEMPTS_PER_MINUTE_PER_IP`.
+    pub code_per_ip: u32,
+    /// `REGISTRATIONS_PER_MINUTE_PER_IP`.
+    pub register_per_ip: u32,
+}
+
+/// The mail outbox worker.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `MAIL_POLL_INTERVAL_SECONDS`: how often the worker looks for mail that is due (it is
+    /// also woken at once when mail is queued).
+    pub poll_interval: Duration,
+    /// `MAIL_MAX_ATTEMPTS`: delivery attempts before a mail is marked abandoned.
+    pub max_attempts: u32,
+    /// `MAIL_RETRY_BASE_SECONDS`: the first back-off; each retry doubles it (with jitter).
+    pub retry_base: Duration,
+    /// `MAIL_RETRY_MAX_SECONDS`: the longest back-off.
+    pub retry_max: Duration,
+    /// `MAIL_SEND_TIMEOUT_SECONDS`: one SMTP delivery's time limit.
+    pub send_timeout: Duration,
+}
+
 /// Every setting of the server. Built by [`Settings::from_env`]; tests build it directly.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -106,8 +163,12 @@ pub struct Settings {
     /// `ALLOWED_ORIGINS`: exact origins allowed for sockets and CORS; `None` means the
     /// environment's default (any in development, same-origin only in production).
     pub allowed_origins: Option<Vec<String>>,
-    /// `RATE_LIMITS`: `off` switches every rate limit off (refused in production).
-    pub rate_limits_enabled: bool,
+    /// Login sessions and codes.
+    pub auth: AuthSettings,
+    /// Rate limits.
+    pub rate_limits: RateLimitSettings,
+    /// The mail worker.
+    pub mail: MailSettings,
     /// `GRAPHIQL`: serve `/graphiql` (default: on in development only).
     pub graphiql: bool,
     /// `INTROSPECTION`: answer introspection and suggest field names (default: on in development only).
@@ -219,7 +280,38 @@ impl Settings {
                     .filter(|origin| !origin.is_empty())
                     .collect()
             }),
-            rate_limits_enabled,
+            auth: AuthSettings {
+                session_lifetime: env.positive_duration("SESSION_LIFETIME_HOURS", 720.0, 3600.0)?,
+                session_idle: env.positive_duration("SESSION_IDLE_HOURS", 168.0, 3600.0)?,
+                code_ttl: env.positive_duration("CODE_TTL_MINUTES", 10.0, 60.0)?,
+                code_max_attempts: env.positive_u32("CODE_MAX_ATTEMPTS", 5)?,
+                code_digits: {
+                    let digits = env.positive_u32("CODE_DIGITS", 6)?;
+                    if !(6..=12).contains(&digits) {
+                        return Err(invalid("CODE_DIGITS", &digits.to_string(), "a number of digits from 6 to 12"));
+                    }
+                    digits
+                },
+                hash_concurrency: env.positive_usize("HASH_CONCURRENCY", default_hash_concurrency())?,
+                cleanup_interval: env.positive_duration("CLEANUP_INTERVAL_SECONDS", 60.0, 1.0)?,
+            },
+            rate_limits: RateLimitSettings {
+                enabled: rate_limits_enabled,
+                login_per_address: env.positive_u32("LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS", 5)?,
+                login_per_ip: env.positive_u32("LOGIN_ATTEMPTS_PER_MINUTE_PER_IP", 20)?,
+                reset_per_address: env.positive_u32("RESET_REQUESTS_PER_MINUTE_PER_ADDRESS", 1)?,
+                reset_per_ip: env.positive_u32("RESET_REQUESTS_PER_MINUTE_PER_IP", 5)?,
+                code_per_address: env.positive_u32("CODE_ATTEMPTS_PER_MINUTE_PER_ADDRESS", 5)?,
+                code_per_ip: env.positive_u32("CODE_ATTEMPTS_PER_MINUTE_PER_IP", 10)?,
+                register_per_ip: env.positive_u32("REGISTRATIONS_PER_MINUTE_PER_IP", 10)?,
+            },
+            mail: MailSettings {
+                poll_interval: env.positive_duration("MAIL_POLL_INTERVAL_SECONDS", 5.0, 1.0)?,
+                max_attempts: env.positive_u32("MAIL_MAX_ATTEMPTS", 8)?,
+                retry_base: env.positive_duration("MAIL_RETRY_BASE_SECONDS", 2.0, 1.0)?,
+                retry_max: env.positive_duration("MAIL_RETRY_MAX_SECONDS", 600.0, 1.0)?,
+                send_timeout: env.positive_duration("MAIL_SEND_TIMEOUT_SECONDS", 30.0, 1.0)?,
+            },
             graphiql: env.flag("GRAPHIQL", !production)?,
             introspection: env.flag("INTROSPECTION", !production)?,
             query_limits: QueryLimits {
@@ -245,6 +337,12 @@ impl Settings {
     pub fn pool_max_connections(&self) -> u32 {
         self.pool.size + self.pool.max_overflow
     }
+}
+
+/// One hashing thread fewer than the cores (at least one), so a burst of logins leaves a
+/// core for everything else.
+fn default_hash_concurrency() -> usize {
+    std::thread::available_parallelism().map(|cores| cores.get().saturating_sub(1).max(1)).unwrap_or(1)
 }
 
 fn invalid(var: &'static str, value: &str, expected: &str) -> ConfigError {

@@ -15,10 +15,13 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod mail;
 pub mod seed;
+pub mod sessions;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

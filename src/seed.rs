@@ -7,7 +7,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrai
 use uuid::Uuid;
 
 use crate::{
-    auth::password,
+    auth::password::PasswordHasher,
     db::{
         self,
         entities::{comment, post, post_like, user},
@@ -58,7 +58,8 @@ pub async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<bool> {
     if db::users::count(db).await.context("could not count users")? > 0 {
         return Ok(false);
     }
-    let password_hash = password::hash(DEMO_PASSWORD.to_string()).await.context("could not hash the demo password")?;
+    let password_hash =
+        PasswordHasher::new(1).hash(DEMO_PASSWORD.to_string()).await.context("could not hash the demo password")?;
     let start = db::now() - Duration::hours(24);
     let user_ids: Vec<Uuid> = PEOPLE.iter().map(|_| Uuid::now_v7()).collect();
 

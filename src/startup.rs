@@ -6,9 +6,20 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context as _;
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{config::Settings, db, seed, state::AppState, telemetry};
+use crate::{
+    auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
+    config::Settings,
+    db, seed,
+    sessions::{self, SessionEvents},
+    state::AppState,
+    telemetry,
+};
+
+/// How long shutdown waits for background tasks to finish their current step.
+const TASK_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A bound, ready-to-run application.
 pub struct Application {
@@ -33,12 +44,25 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         );
     }
     Ok(AppState {
+        hasher: PasswordHasher::new(settings.auth.hash_concurrency),
+        tokens: Arc::new(TokenKeys::new(settings.jwt_secret.as_deref())),
+        rate_limits: Arc::new(RateLimits::new(&settings.rate_limits)),
+        session_cache: SessionCache::new(settings.session_touch_interval),
         settings: Arc::new(settings),
         db,
         statements,
         metrics: telemetry::metrics_handle(),
         shutdown: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+        session_events: SessionEvents::default(),
+        mail_wakeup: Arc::new(Notify::new()),
     })
+}
+
+/// Starts the background tasks (cleanup, mail delivery); they stop with `state.shutdown`.
+pub fn spawn_background_tasks(state: &AppState) {
+    sessions::cleanup::spawn(state);
+    crate::mail::worker::spawn(state);
 }
 
 impl Application {
@@ -48,6 +72,7 @@ impl Application {
         let state = build_state(settings).await?;
         let listener = TcpListener::bind(address).await.with_context(|| format!("could not listen on {address}"))?;
         let router = crate::http::router(state.clone());
+        spawn_background_tasks(&state);
         Ok(Self { listener, router, state })
     }
 
@@ -75,6 +100,10 @@ impl Application {
             .await
             .context("the HTTP server failed")?;
         state.shutdown.cancel();
+        state.tasks.close();
+        if tokio::time::timeout(TASK_DRAIN_TIMEOUT, state.tasks.wait()).await.is_err() {
+            tracing::warn!("background tasks did not stop in time");
+        }
         if let Err(error) = state.db.close_by_ref().await {
             tracing::warn!(error = %error, "closing the database pool failed");
         }

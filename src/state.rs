@@ -4,9 +4,15 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{config::Settings, db::StatementCounter};
+use crate::{
+    auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
+    config::Settings,
+    db::StatementCounter,
+    sessions::SessionEvents,
+};
 
 /// Everything handlers and resolvers share. Cheap to clone: every field is a handle.
 #[derive(Clone)]
@@ -21,4 +27,18 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Cancelled when the application shuts down; background work and sockets watch it.
     pub shutdown: CancellationToken,
+    /// Background tasks (cleanup, mail), waited for on shutdown.
+    pub tasks: TaskTracker,
+    /// Password hashing with bounded concurrency, off the async runtime.
+    pub hasher: PasswordHasher,
+    /// Signs and checks tokens.
+    pub tokens: Arc<TokenKeys>,
+    /// Where ended login sessions are announced (logout, revocation, reset, expiry).
+    pub session_events: SessionEvents,
+    /// Recently checked live login sessions.
+    pub session_cache: SessionCache,
+    /// Rate limiters for logins, resets and codes.
+    pub rate_limits: Arc<RateLimits>,
+    /// Woken after mail is queued, so the worker delivers it without waiting for its poll.
+    pub mail_wakeup: Arc<Notify>,
 }

@@ -7,6 +7,10 @@ mod m20261123_000001_create_user;
 mod m20261123_000002_create_post;
 mod m20261123_000003_create_post_like;
 mod m20261123_000004_create_comment;
+mod m20261123_000005_create_session;
+mod m20261123_000006_create_one_time_code;
+mod m20261123_000007_create_mail_outbox;
+mod m20261123_000008_create_notification;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +23,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_post::Migration),
             Box::new(m20261123_000003_create_post_like::Migration),
             Box::new(m20261123_000004_create_comment::Migration),
+            Box::new(m20261123_000005_create_session::Migration),
+            Box::new(m20261123_000006_create_one_time_code::Migration),
+            Box::new(m20261123_000007_create_mail_outbox::Migration),
+            Box::new(m20261123_000008_create_notification::Migration),
         ]
     }
 }

@@ -1,3 +1,8 @@
-//! Authentication: password hashing now; tokens and login sessions build on it.
+//! Authentication: password hashing, tokens, emailed codes, rate limits, and turning a
+//! bearer token into a viewer.
 
+pub mod codes;
 pub mod password;
+pub mod rate_limit;
+pub mod tokens;
+pub mod viewer;

@@ -99,6 +99,31 @@ pub async fn posts_by_ids(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<V
     rows.iter().map(post_with_author).collect()
 }
 
+/// The comments with the given ids, with their authors; missing ids are simply absent.
+pub async fn comments_by_ids(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<CommentWithAuthor>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = conn.get_database_backend();
+    let users = record_columns("u", "u_");
+    let sql = format!(
+        "SELECT c.id AS c_id, c.post_id AS c_post_id, c.author_id AS c_author_id, c.body AS c_body, \
+         c.created_at AS c_created_at, {users} FROM comment c JOIN \"user\" u ON u.id = c.author_id \
+         WHERE c.id IN ({})",
+        placeholders(backend, 1, ids.len())
+    );
+    let values: Vec<Value> = ids.iter().map(|id| (*id).into()).collect();
+    let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CommentWithAuthor {
+                comment: comment::Model::from_query_result(row, "c_")?,
+                author: UserRecord::from_query_result(row, "u_")?,
+            })
+        })
+        .collect()
+}
+
 /// Builds `sql_template` for a batch: `{ids}` becomes the id placeholders and `{limit}` the
 /// per-post limit placeholder.
 fn batch_statement(conn: &impl ConnectionTrait, sql_template: &str, post_ids: &[Uuid], per_post: u64) -> Statement {

@@ -2,8 +2,13 @@
 //! query functions the rest of the server calls. Query functions take `&impl ConnectionTrait`
 //! so they work on the pool and inside a transaction alike.
 
+pub mod codes;
 pub mod entities;
 pub mod feed;
+pub mod notifications;
+pub mod outbox;
+pub mod posts;
+pub mod sessions;
 pub mod statements;
 pub mod users;
 

@@ -62,3 +62,58 @@ pub async fn count(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait as _;
     user::Entity::find().count(conn).await
 }
+
+/// The account with this (normalized) address, hash included, for signing in.
+pub async fn find_by_email(conn: &impl ConnectionTrait, email: &str) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find().filter(user::Column::Email.eq(email)).one(conn).await
+}
+
+/// The account with this id, hash included.
+pub async fn find_account(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(id).one(conn).await
+}
+
+/// Stores a new account.
+pub async fn insert(conn: &impl ConnectionTrait, model: user::Model) -> Result<(), DbErr> {
+    use sea_orm::{ActiveModelTrait as _, IntoActiveModel as _};
+    model.into_active_model().reset_all().insert(conn).await.map(|_| ())
+}
+
+/// Replaces the password hash of `id`.
+pub async fn set_password_hash(conn: &impl ConnectionTrait, id: Uuid, hash: String) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, sea_orm::sea_query::Expr::value(hash))
+        .filter(user::Column::Id.eq(id))
+        .exec(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Marks the address of `id` verified at `at`, unless it already is.
+pub async fn mark_email_verified(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailVerifiedAt, sea_orm::sea_query::Expr::value(at))
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::EmailVerifiedAt.is_null())
+        .exec(conn)
+        .await
+        .map(|_| ())
+}
+
+impl From<user::Model> for UserRecord {
+    fn from(model: user::Model) -> Self {
+        UserRecord {
+            id: model.id,
+            email: model.email,
+            username: model.username,
+            display_name: model.display_name,
+            email_verified_at: model.email_verified_at,
+            role: model.role,
+            created_at: model.created_at,
+        }
+    }
+}

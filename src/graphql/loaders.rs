@@ -32,6 +32,9 @@ pub struct UserKey(pub Uuid);
 /// A post (with its author) by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PostKey(pub Uuid);
+/// A comment (with its author) by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CommentKey(pub Uuid);
 /// The first `n` likers of a post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LikersKey(pub Uuid, pub u64);
@@ -109,6 +112,17 @@ impl Loader<PostKey> for FeedLoader {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
         let posts = db::feed::posts_by_ids(&self.db, &ids).await.map_err(load_error)?;
         Ok(posts.into_iter().map(|post| (PostKey(post.post.id), post)).collect())
+    }
+}
+
+impl Loader<CommentKey> for FeedLoader {
+    type Value = CommentWithAuthor;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[CommentKey]) -> Result<HashMap<CommentKey, CommentWithAuthor>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let comments = db::feed::comments_by_ids(&self.db, &ids).await.map_err(load_error)?;
+        Ok(comments.into_iter().map(|comment| (CommentKey(comment.comment.id), comment)).collect())
     }
 }
 

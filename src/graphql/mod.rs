@@ -5,6 +5,7 @@
 pub mod context;
 pub mod limits;
 pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod schema;
 pub mod types;

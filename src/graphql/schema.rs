@@ -1,16 +1,16 @@
 //! Builds the schema from the roots, with the limits and switches the settings give, and
 //! prints its SDL for `schema.graphql`.
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
-use super::{limits::DocumentLimits, query::Query};
+use super::{limits::DocumentLimits, mutation::Mutation, query::Query};
 use crate::state::AppState;
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
 /// The schema with its state, limits and production switches.

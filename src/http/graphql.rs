@@ -16,17 +16,24 @@ use async_graphql::{
     Variables,
     parser::types::{DocumentOperations, OperationType},
 };
+use std::net::SocketAddr;
+
 use axum::{
     Extension,
     body::Bytes,
-    extract::{RawQuery, State},
+    extract::{ConnectInfo, RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::{Map, Value, json};
 
 use crate::{
-    graphql::{AppSchema, loaders::request_loader},
+    auth::viewer,
+    graphql::{
+        AppSchema,
+        context::{Client, SecretCheckGuard, SignedInThisRequest},
+        loaders::request_loader,
+    },
     state::AppState,
 };
 
@@ -142,6 +149,7 @@ fn is_json_content_type(content_type: &str) -> bool {
 pub async fn post(
     State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -177,7 +185,7 @@ pub async fn post(
         Err(_) => return request_error(StatusCode::BAD_REQUEST, media, "The request body is not valid JSON."),
     };
     match params_from_object(object) {
-        Ok(params) => execute(&state, &schema, media, params).await,
+        Ok(params) => execute(&state, &schema, media, params, Caller::new(&headers, peer)).await,
         Err(message) => request_error(StatusCode::BAD_REQUEST, media, message),
     }
 }
@@ -186,6 +194,7 @@ pub async fn post(
 pub async fn get(
     State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -214,7 +223,7 @@ pub async fn get(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &schema, media, params).await
+    execute(&state, &schema, media, params, Caller::new(&headers, peer)).await
 }
 
 /// True when the document parses and the operation it would run is a mutation (or a
@@ -231,8 +240,43 @@ fn selects_mutation(query: &str, operation_name: Option<&str>) -> bool {
     operation.is_some_and(|operation| operation.node.ty != OperationType::Query)
 }
 
-async fn execute(state: &AppState, schema: &AppSchema, media: MediaType, params: Params) -> Response {
-    let mut request = async_graphql::Request::new(params.query).data(request_loader(state.db.clone(), None));
+/// Who sent the request: the `Authorization` token and the client's address and agent.
+struct Caller {
+    token: Option<String>,
+    client: Client,
+}
+
+impl Caller {
+    fn new(headers: &HeaderMap, peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> Self {
+        let header = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok());
+        Self {
+            token: header(header::AUTHORIZATION).and_then(viewer::bearer_token).map(str::to_owned),
+            client: Client {
+                ip: peer.map(|Extension(ConnectInfo(address))| address.ip()),
+                user_agent: header(header::USER_AGENT).map(str::to_owned),
+            },
+        }
+    }
+}
+
+async fn execute(state: &AppState, schema: &AppSchema, media: MediaType, params: Params, caller: Caller) -> Response {
+    let viewer = match viewer::resolve(state, caller.token.as_deref()).await {
+        Ok(viewer) => viewer,
+        Err(error) => {
+            let response = async_graphql::Response::from_errors(vec![
+                async_graphql::Error::from(error).into_server_error(async_graphql::Pos::default()),
+            ]);
+            return write_response(media, response);
+        }
+    };
+    let mut request = async_graphql::Request::new(params.query)
+        .data(request_loader(state.db.clone(), viewer))
+        .data(caller.client)
+        .data(SecretCheckGuard::default())
+        .data(SignedInThisRequest::default());
+    if let Some(viewer) = viewer {
+        request = request.data(viewer);
+    }
     if let Some(variables) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
@@ -246,7 +290,11 @@ async fn execute(state: &AppState, schema: &AppSchema, media: MediaType, params:
             }
         }
     }
-    let response = schema.execute(request).await;
+    write_response(media, schema.execute(request).await)
+}
+
+/// Writes a GraphQL response with the status and body the spec prescribes for `media`.
+fn write_response(media: MediaType, response: async_graphql::Response) -> Response {
     for error in &response.errors {
         let code = error
             .extensions

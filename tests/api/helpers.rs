@@ -1,12 +1,15 @@
 //! The test harness: `spawn_app()` starts the real server on port 0 with a database of its
 //! own (an SQLite file in a temporary directory, or, with `TEST_DATABASE_URL`, a PostgreSQL
-//! database copied from a migrated template and dropped afterwards), plus fixtures that write
-//! rows directly for the features that have no mutations yet.
+//! database copied from a migrated template and dropped afterwards) and an SMTP sink of its
+//! own (`app.mail`), plus fixtures that write rows directly for the features that have no
+//! mutations yet. `peer` and `restart` start more apps on the same database.
+
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, EntityTrait, Statement};
 use serde_json::{Value, json};
-use tokio::sync::OnceCell;
+use tokio::{sync::OnceCell, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use townsquare::{
     config::Settings,
@@ -16,6 +19,11 @@ use townsquare::{
 };
 use uuid::Uuid;
 
+use crate::smtp_sink::SmtpSink;
+
+/// The JWT secret of every test app.
+pub const TEST_JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes";
+
 /// A running application and what a test needs to talk to it.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -24,8 +32,13 @@ pub struct TestApp {
     pub state: AppState,
     /// A plain HTTP client.
     pub client: reqwest::Client,
+    /// The SMTP server the app's mail goes to (shared by apps started with `peer`/`restart`).
+    pub mail: Arc<SmtpSink>,
     stop: CancellationToken,
-    _database: TestDatabase,
+    /// The server task, awaited by `shut_down`.
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Shared by every app on this database; dropped (and removed) with the last of them.
+    database: Arc<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -39,9 +52,21 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts the application after `configure` has adjusted the test settings.
+/// Starts the application after `configure` has adjusted the test settings. Its mail goes
+/// to `app.mail`, an SMTP sink of its own.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let database = TestDatabase::create().await;
+    spawn_app_with_sink(SmtpSink::start(), configure).await
+}
+
+/// Starts the application with its SMTP server down: connections to `app.mail`'s port are
+/// refused until `app.mail.bring_up()`.
+pub async fn spawn_app_with_smtp_down(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_sink(SmtpSink::down(), configure).await
+}
+
+/// Starts the application on a new database, its mail going to `sink`.
+async fn spawn_app_with_sink(sink: SmtpSink, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = Arc::new(TestDatabase::create().await);
     let mut settings = Settings::from_lookup(|_| None).expect("the defaults are valid");
     settings.port = 0;
     settings.database_url = database.url.clone();
@@ -49,14 +74,85 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // Two connections keep PostgreSQL's per-test footprint small while still exercising a pool.
     settings.pool.size = 1;
     settings.pool.max_overflow = 3;
+    // A known secret, so token tests can forge tokens with the right key and wrong claims.
+    settings.jwt_secret = Some(TEST_JWT_SECRET.to_string());
+    // Suites register several users from one address; the registration limit itself is
+    // tested with its own setting.
+    settings.rate_limits.register_per_ip = 1000;
+    settings.smtp_url = Some(sink.url().parse().expect("the sink's URL is valid"));
+    // Retries come quickly. The worker wakes on `mail_wakeup` and when a retry falls due, so
+    // the poll is only a safety net: a long one keeps idle workers silent (statement-count
+    // tests see no stray queries) and makes a forgotten `notify_one()` fail a test instead
+    // of hiding behind a fast poll. Tests of the poll itself shorten it.
+    settings.mail.poll_interval = Duration::from_secs(60);
+    settings.mail.retry_base = Duration::from_millis(50);
+    settings.mail.retry_max = Duration::from_millis(500);
+    settings.mail.send_timeout = Duration::from_secs(5);
     configure(&mut settings);
+    launch(database, settings, Arc::new(sink)).await
+}
+
+/// Starts the application with `settings` on `database`, its mail going to `mail`.
+async fn launch(database: Arc<TestDatabase>, settings: Settings, mail: Arc<SmtpSink>) -> TestApp {
     let app = Application::build(settings).await.expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let stop = CancellationToken::new();
     let stopped = stop.clone();
-    tokio::spawn(async move { app.run_until_stopped(async move { stopped.cancelled().await }).await });
-    TestApp { address, state, client: reqwest::Client::new(), stop, _database: database }
+    let server = tokio::spawn(async move { app.run_until_stopped(async move { stopped.cancelled().await }).await });
+    TestApp {
+        address,
+        state,
+        client: reqwest::Client::builder().user_agent("townsquare-tests").build().expect("a client"),
+        mail,
+        stop,
+        server: Some(server),
+        database,
+    }
+}
+
+impl TestApp {
+    /// Another instance on the same database with the same settings and SMTP sink, as a
+    /// second server behind a load balancer would be.
+    pub async fn peer(&self) -> TestApp {
+        launch(self.database.clone(), (*self.state.settings).clone(), self.mail.clone()).await
+    }
+
+    /// Stops this app (waiting until its background tasks ended) and starts a new one on the
+    /// same database with the same settings and SMTP sink: a deploy or a crash-restart.
+    pub async fn restart(mut self) -> TestApp {
+        self.shut_down().await;
+        launch(self.database.clone(), (*self.state.settings).clone(), self.mail.clone()).await
+    }
+
+    /// Waits until no queued mail is pending (the worker's last write for each mail is its
+    /// `sent` or `abandoned` mark). Call it after an action that queues mail and before counting
+    /// statements: the worker shares the counted pool, and its writes would land in the count.
+    pub async fn mail_settled(&self) {
+        use sea_orm::{ColumnTrait as _, PaginatorTrait as _, QueryFilter as _};
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let pending = townsquare::db::entities::mail_outbox::Entity::find()
+                .filter(townsquare::db::entities::mail_outbox::Column::Status.eq("pending"))
+                .count(&self.state.db)
+                .await
+                .expect("the outbox is readable");
+            if pending == 0 {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{pending} queued mails are still pending after 10 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Shuts the app down as SIGTERM would and waits until it has stopped: requests drained,
+    /// background tasks ended, pool closed (so `state.db` is unusable afterwards).
+    pub async fn shut_down(&mut self) {
+        self.stop.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.expect("the server task did not panic").expect("the server stopped cleanly");
+        }
+    }
 }
 
 impl TestApp {
@@ -274,4 +370,63 @@ async fn postgres_template(admin_url: &str) -> String {
         })
         .await
         .clone()
+}
+
+/// A registered, signed-in user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// The user's id.
+    pub id: Uuid,
+    /// `<username>@example.com`.
+    pub email: String,
+    /// The password given at registration.
+    pub password: String,
+    /// A token of the session `register` opened.
+    pub token: String,
+}
+
+/// The password every test account registers with (strong enough for zxcvbn).
+pub const TEST_PASSWORD: &str = "violet elephant marmalade 42";
+
+const REGISTER: &str = "mutation($input: RegisterInput!) {
+    register(input: $input) { token user { id } }
+}";
+
+impl TestApp {
+    /// POSTs a GraphQL request with `Authorization: Bearer <token>`.
+    pub async fn graphql_with_token(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the request reaches the server");
+        response.json().await.expect("the answer is JSON")
+    }
+
+    /// POSTs a GraphQL request as `user`.
+    pub async fn graphql_as(&self, user: &TestUser, query: &str, variables: Value) -> Value {
+        self.graphql_with_token(&user.token, query, variables).await
+    }
+
+    /// Registers `username` through the API (address `<username>@example.com`).
+    pub async fn signed_up(&self, username: &str) -> TestUser {
+        let email = format!("{username}@example.com");
+        let body = self
+            .graphql(REGISTER, json!({ "input": { "email": email, "username": username, "password": TEST_PASSWORD } }))
+            .await;
+        let payload = &body["data"]["register"];
+        assert!(payload.is_object(), "register {username}: {body}");
+        // The verification mail is delivered now, so the worker's statements never land in
+        // a test's count of the statements a request issues.
+        self.mail_settled().await;
+        TestUser {
+            id: payload["user"]["id"].as_str().and_then(|id| id.parse().ok()).expect("a user id"),
+            email,
+            password: TEST_PASSWORD.to_string(),
+            token: payload["token"].as_str().expect("a token").to_string(),
+        }
+    }
 }

@@ -1,10 +1,17 @@
 //! The one integration-test binary: each module is one feature, all sharing `helpers`.
 //! With `TEST_DATABASE_URL` set, every test runs on its own PostgreSQL database.
 
+mod accounts;
 mod feed;
+mod feed_writes;
 mod helpers;
 mod http_protocol;
 mod limits;
+mod mail;
+mod notifications;
+mod password_reset;
 mod schema_contract;
+mod sessions;
+mod smtp_sink;
 mod startup;
 mod statement_count;

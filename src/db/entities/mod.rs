@@ -2,6 +2,10 @@
 //! `crate::graphql::types` are built from them, so the API never mirrors a table by accident.
 
 pub mod comment;
+pub mod mail_outbox;
+pub mod notification;
+pub mod one_time_code;
 pub mod post;
 pub mod post_like;
+pub mod session;
 pub mod user;

@@ -1,11 +1,15 @@
 //! The query root, merged from one object per feature.
 
 mod feed;
+mod notifications;
+mod sessions;
 mod users;
 
 pub use feed::FeedQuery;
+pub use notifications::NotificationsQuery;
+pub use sessions::SessionsQuery;
 pub use users::UsersQuery;
 
 /// Every query field.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(UsersQuery, FeedQuery);
+pub struct Query(UsersQuery, FeedQuery, SessionsQuery, NotificationsQuery);

@@ -34,8 +34,7 @@ impl User {
 
     /// The viewer's own address; null when the viewer looks at someone else.
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        let viewer = context::viewer(ctx)?;
-        (viewer.user_id == self.0.id).then_some(self.0.email.as_str())
+        context::is_self(ctx, self.0.id).then_some(self.0.email.as_str())
     }
 
     async fn email_verified(&self) -> bool {

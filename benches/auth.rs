@@ -1,0 +1,390 @@
+//! The accounts issue's performance targets, measured end to end: how many logins per second
+//! the server completes next to how many argon2 verifications the machine can do, and how much
+//! a burst of logins slows an ordinary `posts` query.
+//!
+//! Run with `cargo bench --bench auth` (release profile). The real server starts in this
+//! process on 127.0.0.1 with a throw-away SQLite database holding the demo data (users alice to
+//! erin, password `townsquare-demo`), rate limits off. Four phases of `BENCH_SECONDS` each:
+//!
+//! 1. raw hash rate: `verify_blocking` in a loop on `HASH_CONCURRENCY` threads (the width of the
+//!    server's hasher), and on one thread for reference;
+//! 2. the `posts` query, one request at a time, nothing else running: p50 and p99;
+//! 3. `login` over HTTP from `BENCH_LOGIN_CLIENTS` concurrent clients: successes per second
+//!    (each login is one argon2 verification, so this compares directly with phase 1);
+//! 4. the `posts` query again while phase 3's login load runs.
+//!
+//! Knobs (environment): `BENCH_SECONDS` (default 10, fractions allowed), `BENCH_LOGIN_CLIENTS`
+//! (default 2 × hash concurrency + 2, enough to keep the hasher's queue non-empty),
+//! `HASH_CONCURRENCY` (as the server reads it; default one fewer than the cores).
+//!
+//! Targets: logins at least 90% of the raw hash rate; the `posts` p99 under login load at most
+//! twice its unloaded p99. The report ends with a PASS or FAIL line for each, and the process
+//! exits with status 1 when one fails.
+
+use std::{
+    str::FromStr,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, anyhow, bail};
+use reqwest::header::CONTENT_TYPE;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use townsquare::{
+    auth::password::{hash_blocking, verify_blocking},
+    config::Settings,
+    seed::DEMO_PASSWORD,
+    startup::Application,
+};
+
+/// A feed page with every nested list the feed screen shows: several batched loads a request.
+const POSTS_QUERY: &str = "{ posts(first: 20) { edges { node { body author { username } likers { username } \
+                           comments { body author { username } } commenters { username } } } } }";
+
+const LOGIN_MUTATION: &str =
+    "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }";
+
+/// Time given to each load before its measurement window opens: connections are made, the
+/// hasher's queue fills, and the first slow requests are not counted.
+const WARMUP: Duration = Duration::from_secs(1);
+
+/// Login load keeps running this long after the window closes, so a `posts` request started
+/// at the end of phase 4's window still meets the load.
+const LOAD_TAIL: Duration = Duration::from_millis(250);
+
+/// The benchmark's knobs, read once from the environment.
+struct Knobs {
+    /// Length of each phase's measurement window.
+    window: Duration,
+    /// Concurrent login clients in phases 3 and 4.
+    login_clients: usize,
+    /// The server's hasher width.
+    hash_concurrency: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    // The server reads HASH_CONCURRENCY like it does in production; every other setting is the
+    // default, adjusted below, so a developer's `.env` or shell cannot skew the figures.
+    let mut settings =
+        Settings::from_lookup(|name| if name == "HASH_CONCURRENCY" { std::env::var(name).ok() } else { None })
+            .context("HASH_CONCURRENCY is invalid")?;
+    let hash_concurrency = settings.auth.hash_concurrency;
+    let knobs = Knobs {
+        window: Duration::try_from_secs_f64(env_or("BENCH_SECONDS", 10.0)?).context("BENCH_SECONDS is out of range")?,
+        login_clients: env_or("BENCH_LOGIN_CLIENTS", 2 * hash_concurrency + 2)?.max(1),
+        hash_concurrency,
+    };
+    if knobs.window.is_zero() {
+        bail!("BENCH_SECONDS must be greater than 0");
+    }
+
+    let database = tempfile::tempdir().context("could not create a temporary directory")?;
+    settings.port = 0;
+    settings.database_url = format!("sqlite://{}?mode=rwc", database.path().join("bench.db").display());
+    settings.seed_demo = true;
+    // Every login comes from one address for one account: the limits would refuse nearly all.
+    settings.rate_limits.enabled = false;
+    settings.jwt_secret = Some("bench-secret-of-at-least-thirty-two-bytes".into());
+
+    // The server gets a runtime of its own, built as `main.rs` builds it (one worker a core), so
+    // the load generators below are separate OS threads competing for the cores like real
+    // clients would, not tasks sharing the server's workers.
+    let server = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("server runtime")?;
+    let app = server.block_on(Application::build(settings)).context("the server did not start")?;
+    let url = format!("http://127.0.0.1:{}/graphql", app.port());
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    let serving = server.spawn(app.run_until_stopped(async move { stopped.cancelled().await }));
+
+    let outcome = run_phases(&knobs, &url);
+
+    stop.cancel();
+    server.block_on(serving).context("the server task panicked")??;
+    let passed = outcome?;
+    if !passed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// Runs the four phases, prints the report; true when both targets are met.
+fn run_phases(knobs: &Knobs, url: &str) -> anyhow::Result<bool> {
+    check_answers(url)?;
+    let window = knobs.window;
+    let threads = knobs.hash_concurrency;
+    println!(
+        "townsquare auth benchmark: {} cores, HASH_CONCURRENCY={threads}, {} login clients, {:.1} s a phase",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        knobs.login_clients,
+        window.as_secs_f64(),
+    );
+
+    eprintln!("phase 1/4: raw argon2 verifications");
+    let phc = hash_blocking(DEMO_PASSWORD).context("could not hash the demo password")?;
+    let raw = raw_verify_rate(threads, &phc, window)?;
+    let raw_single = if threads == 1 { raw } else { raw_verify_rate(1, &phc, window)? };
+
+    eprintln!("phase 2/4: posts query, unloaded");
+    let unloaded = on_own_thread(|| probe_posts(url, window))?;
+
+    eprintln!("phase 3/4: logins");
+    let logins = on_own_thread(|| login_load(url, knobs.login_clients, window))?;
+
+    eprintln!("phase 4/4: posts query under login load");
+    let (loaded, logins_while_probed) = std::thread::scope(|scope| {
+        let load = scope.spawn(|| on_own_thread(|| login_load(url, knobs.login_clients, window)));
+        let probe = on_own_thread(|| probe_posts(url, window));
+        let load = load.join().map_err(|_| anyhow!("the login load thread panicked")).and_then(|run| run);
+        anyhow::Ok((probe?, load?))
+    })?;
+
+    let seconds = window.as_secs_f64();
+    let login_rate = logins.ok as f64 / seconds;
+    let login_ratio = login_rate / raw;
+    let (unloaded_p50, unloaded_p99) = (unloaded.percentile(0.50), unloaded.percentile(0.99));
+    let (loaded_p50, loaded_p99) = (loaded.percentile(0.50), loaded.percentile(0.99));
+    let p99_ratio = loaded_p99.as_secs_f64() / unloaded_p99.as_secs_f64();
+
+    println!();
+    println!("{:<44} {:>12}", "measure", "result");
+    println!("{:<44} {:>10.1}/s", format!("raw argon2 verify, {threads} thread(s) (HASH_CONCURRENCY)"), raw);
+    println!("{:<44} {:>10.1}/s", "raw argon2 verify, 1 thread", raw_single);
+    println!(
+        "{:<44} {:>10.1}/s  {:.1}% of raw",
+        format!("logins over HTTP, {} clients", knobs.login_clients),
+        login_rate,
+        100.0 * login_ratio
+    );
+    println!(
+        "{:<44} {:>10.1}/s  (while the posts query ran)",
+        "logins over HTTP, phase 4",
+        logins_while_probed.ok as f64 / seconds
+    );
+    println!(
+        "{:<44} {:>12}  p50 {}  ({} requests)",
+        "posts p99, unloaded",
+        millis(unloaded_p99),
+        millis(unloaded_p50),
+        unloaded.latencies.len()
+    );
+    println!(
+        "{:<44} {:>12}  p50 {}  ({} requests)  {:.2}x unloaded",
+        "posts p99, under login load",
+        millis(loaded_p99),
+        millis(loaded_p50),
+        loaded.latencies.len(),
+        p99_ratio
+    );
+    for (what, failed, first) in [
+        (
+            "logins",
+            logins.failed + logins_while_probed.failed,
+            logins.first_failure.or(logins_while_probed.first_failure),
+        ),
+        ("posts queries", unloaded.failed + loaded.failed, unloaded.first_failure.or(loaded.first_failure)),
+    ] {
+        if let Some(first) = first {
+            println!("{failed} {what} failed; the first: {first}");
+        }
+    }
+
+    println!();
+    let logins_pass = login_ratio >= 0.9;
+    let latency_pass = p99_ratio <= 2.0;
+    println!("{}  logins/s at least 90% of the raw hash rate ({:.1}%)", verdict(logins_pass), 100.0 * login_ratio);
+    println!("{}  posts p99 under login load at most 2x unloaded ({:.2}x)", verdict(latency_pass), p99_ratio);
+    Ok(logins_pass && latency_pass)
+}
+
+/// Makes sure both requests are answered as the phases expect, so a broken schema or a login
+/// that fails shows up as one clear error instead of a table of zeros.
+fn check_answers(url: &str) -> anyhow::Result<()> {
+    on_own_thread(|| async move {
+        let client = reqwest::Client::new();
+        let posts: Value = client.post(url).json(&json!({ "query": POSTS_QUERY })).send().await?.json().await?;
+        let edges = posts["data"]["posts"]["edges"].as_array().map_or(0, Vec::len);
+        if edges == 0 {
+            bail!("the posts query returned no posts: {posts}");
+        }
+        let login: Value =
+            client.post(url).body(login_body()).header(CONTENT_TYPE, "application/json").send().await?.json().await?;
+        if login["data"]["login"]["token"].as_str().is_none() {
+            bail!("login as alice did not return a token: {login}");
+        }
+        Ok(())
+    })
+}
+
+/// Verifications per second of `phc` on `threads` OS threads, counting those that finish inside
+/// the window.
+fn raw_verify_rate(threads: usize, phc: &str, window: Duration) -> anyhow::Result<f64> {
+    let deadline = Instant::now() + window;
+    let total = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || -> anyhow::Result<u64> {
+                    let mut done = 0;
+                    while Instant::now() < deadline {
+                        if !verify_blocking(DEMO_PASSWORD, phc)? {
+                            bail!("the demo password did not verify against its own hash");
+                        }
+                        if Instant::now() <= deadline {
+                            done += 1;
+                        }
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().map_err(|_| anyhow!("a hashing thread panicked")).and_then(|done| done))
+            .sum::<anyhow::Result<u64>>()
+    })?;
+    Ok(total as f64 / window.as_secs_f64())
+}
+
+/// Latencies of `posts` queries sent one after another.
+struct Probe {
+    /// Successful requests' latencies inside the window, sorted.
+    latencies: Vec<Duration>,
+    failed: u64,
+    first_failure: Option<String>,
+}
+
+impl Probe {
+    /// The nearest-rank percentile `p` (0 to 1).
+    fn percentile(&self, p: f64) -> Duration {
+        let Some(last) = self.latencies.len().checked_sub(1) else { return Duration::ZERO };
+        let rank = (p * self.latencies.len() as f64).ceil() as usize;
+        self.latencies[rank.saturating_sub(1).min(last)]
+    }
+}
+
+/// Sends the `posts` query sequentially: after `WARMUP`, each request started inside the window
+/// is timed.
+async fn probe_posts(url: &str, window: Duration) -> anyhow::Result<Probe> {
+    let client = reqwest::Client::new();
+    let body = json!({ "query": POSTS_QUERY }).to_string();
+    let start = Instant::now();
+    let (opens, closes) = (start + WARMUP, start + WARMUP + window);
+    let mut probe = Probe { latencies: Vec::new(), failed: 0, first_failure: None };
+    loop {
+        let sent = Instant::now();
+        if sent >= closes {
+            break;
+        }
+        let answer = post_graphql(&client, url, body.clone()).await;
+        let took = sent.elapsed();
+        if sent < opens {
+            continue;
+        }
+        match answer {
+            Ok(()) => probe.latencies.push(took),
+            Err(failure) => {
+                probe.failed += 1;
+                probe.first_failure.get_or_insert(failure);
+            }
+        }
+    }
+    probe.latencies.sort_unstable();
+    Ok(probe)
+}
+
+/// Logins counted by [`login_load`].
+struct LoginRun {
+    /// Logins that succeeded inside the window.
+    ok: u64,
+    failed: u64,
+    first_failure: Option<String>,
+}
+
+/// `clients` concurrent clients log in as alice in a loop; logins that finish inside the window
+/// (after `WARMUP`) are counted. The load runs on until `LOAD_TAIL` after the window.
+async fn login_load(url: &str, clients: usize, window: Duration) -> anyhow::Result<LoginRun> {
+    // One client for every connection: its pool keeps one keep-alive connection a task.
+    let client = reqwest::Client::new();
+    let body = login_body();
+    let start = Instant::now();
+    let (opens, closes) = (start + WARMUP, start + WARMUP + window);
+    let stops = closes + LOAD_TAIL;
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, url, body) = (client.clone(), url.to_string(), body.clone());
+            tokio::spawn(async move {
+                let mut run = LoginRun { ok: 0, failed: 0, first_failure: None };
+                while Instant::now() < stops {
+                    let answer = post_graphql(&client, &url, body.clone()).await;
+                    let done = Instant::now();
+                    if done < opens || done > closes {
+                        continue;
+                    }
+                    match answer {
+                        Ok(()) => run.ok += 1,
+                        Err(failure) => {
+                            run.failed += 1;
+                            run.first_failure.get_or_insert(failure);
+                        }
+                    }
+                }
+                run
+            })
+        })
+        .collect();
+    let mut total = LoginRun { ok: 0, failed: 0, first_failure: None };
+    for task in tasks {
+        let run = task.await.context("a login client panicked")?;
+        total.ok += run.ok;
+        total.failed += run.failed;
+        total.first_failure = total.first_failure.or(run.first_failure);
+    }
+    Ok(total)
+}
+
+fn login_body() -> String {
+    json!({
+        "query": LOGIN_MUTATION,
+        "variables": { "email": "alice@example.com", "password": DEMO_PASSWORD },
+    })
+    .to_string()
+}
+
+/// POSTs a prepared JSON body. Ok when the answer is a 200 without `errors`, else the answer.
+/// The body is searched, not parsed: the client should cost as little CPU as it can, since it
+/// shares the cores with the server.
+async fn post_graphql(client: &reqwest::Client, url: &str, body: String) -> Result<(), String> {
+    let response =
+        client.post(url).header(CONTENT_TYPE, "application/json").body(body).send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    if status.is_success() && !bytes.windows(b"\"errors\"".len()).any(|part| part == b"\"errors\"") {
+        Ok(())
+    } else {
+        Err(format!("{status}: {}", String::from_utf8_lossy(&bytes)))
+    }
+}
+
+/// Runs an async client on a current-thread runtime of its own, on this OS thread: a load
+/// generator's scheduling then never delays another's, nor the server's workers.
+fn on_own_thread<F, T>(client: impl FnOnce() -> F) -> anyhow::Result<T>
+where
+    F: Future<Output = anyhow::Result<T>>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("client runtime")?;
+    runtime.block_on(client())
+}
+
+fn env_or<T: FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match std::env::var(name).ok().filter(|value| !value.trim().is_empty()) {
+        None => Ok(default),
+        Some(value) => value.trim().parse().map_err(|_| anyhow!("{name}={value:?} is not a valid number")),
+    }
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass { "PASS" } else { "FAIL" }
+}

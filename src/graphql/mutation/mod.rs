@@ -1,0 +1,15 @@
+//! The mutation root, merged from one object per feature.
+
+mod accounts;
+mod feed;
+mod notifications;
+mod sessions;
+
+pub use accounts::AccountsMutation;
+pub use feed::FeedMutation;
+pub use notifications::NotificationsMutation;
+pub use sessions::SessionsMutation;
+
+/// Every mutation field.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(AccountsMutation, SessionsMutation, FeedMutation, NotificationsMutation);
