@@ -216,6 +216,20 @@ impl Settings {
         let redis_url = env.url("REDIS_URL", &["redis", "rediss"], "a `redis://…` or `rediss://…` URL")?;
         let smtp_url =
             env.url("SMTP_URL", &["smtp", "smtps"], "a `smtp://host:port` or `smtps://user:pass@host:465` URL")?;
+        if let Some(url) = &smtp_url {
+            // lettre's own reading of the URL (tls=, credentials, port), without connecting.
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url.as_str()).map_err(|_| {
+                invalid(
+                    "SMTP_URL",
+                    &redact_url(url.as_str()),
+                    "a URL lettre accepts, e.g. smtp://user:pass@host:587?tls=required",
+                )
+            })?;
+        }
+        let mail_from = env.get("MAIL_FROM").unwrap_or_else(|| "townsquare <no-reply@localhost>".into());
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid("MAIL_FROM", &mail_from, "a sender such as `townsquare <no-reply@example.com>`"));
+        }
 
         let jwt_secret = env.get("JWT_SECRET");
         if let Some(secret) = &jwt_secret {
@@ -260,7 +274,7 @@ impl Settings {
             },
             redis_url,
             smtp_url,
-            mail_from: env.get("MAIL_FROM").unwrap_or_else(|| "townsquare <no-reply@localhost>".into()),
+            mail_from,
             jwt_secret,
             admin_emails: env
                 .get("ADMIN_EMAILS")
@@ -461,6 +475,8 @@ mod tests {
             ("DATABASE_URL", "mysql://x", "MySQL is not supported"),
             ("REDIS_URL", "http://x", "only redis URLs"),
             ("SMTP_URL", "ftp://x", "only smtp URLs"),
+            ("SMTP_URL", "smtp://host:25?tls=sometimes", "a TLS mode lettre does not know"),
+            ("MAIL_FROM", "not an address", "a sender needs an address"),
             ("JWT_SECRET", "short", "a short secret is guessable"),
             ("MAX_CONNECTIONS_PER_USER", "0", "zero would refuse every socket"),
             ("APP_ENV", "staging", "only two environments exist"),

@@ -189,3 +189,28 @@ async fn a_weak_new_password_is_refused_without_spending_the_code() {
     let body = reset(&app, &ann, &code).await;
     assert_eq!(body["data"]["resetPassword"], true, "the code still works: {body}");
 }
+
+#[tokio::test]
+async fn reset_requests_are_rate_limited_per_ip() {
+    let app = spawn_app_with(|settings| settings.rate_limits.reset_per_ip = 2).await;
+    for n in 0..2 {
+        let body = app.graphql(REQUEST_RESET, json!({ "email": format!("someone{n}@example.com") })).await;
+        assert_eq!(body["data"]["requestPasswordReset"], true, "{body}");
+    }
+    let body = app.graphql(REQUEST_RESET, json!({ "email": "someone9@example.com" })).await;
+    assert_eq!(first_error_code(&body), "RATE_LIMITED", "{body}");
+}
+
+#[tokio::test]
+async fn code_submissions_are_rate_limited_per_ip_across_addresses() {
+    let app = spawn_app_with(|settings| settings.rate_limits.code_per_ip = 2).await;
+    for n in 0..2 {
+        let body = app
+            .graphql(RESET, json!({ "email": format!("x{n}@example.com"), "code": "123456", "password": NEW_PASSWORD }))
+            .await;
+        assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+    }
+    let body =
+        app.graphql(RESET, json!({ "email": "x9@example.com", "code": "123456", "password": NEW_PASSWORD })).await;
+    assert_eq!(first_error_code(&body), "RATE_LIMITED", "{body}");
+}

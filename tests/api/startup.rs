@@ -57,3 +57,30 @@ fn migrate_then_seed_demo_fill_a_new_database_once() {
     let second = townsquare().arg("seed-demo").env("DATABASE_URL", &url).output().expect("runs");
     assert!(String::from_utf8_lossy(&second.stdout).contains("nothing seeded"), "seeding twice writes nothing");
 }
+
+/// The variables `config.rs` reads: every `"NAME"` literal in upper snake case.
+fn variables_read_by_config() -> Vec<String> {
+    let source = include_str!("../../src/config.rs");
+    let mut names: Vec<String> = source
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|text| text.len() > 2 && text.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn the_readme_and_env_example_list_every_variable() {
+    let readme = include_str!("../../README.md");
+    let example = include_str!("../../.env.example");
+    let names = variables_read_by_config();
+    assert!(names.len() > 30, "the scan finds the variables: {names:?}");
+    for name in names {
+        assert!(readme.contains(&format!("`{name}`")), "README.md does not list {name}");
+        assert!(example.contains(&format!("{name}=")), ".env.example does not show {name}");
+    }
+}
