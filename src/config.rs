@@ -160,6 +160,9 @@ pub struct Settings {
     pub session_touch_interval: Duration,
     /// `MAX_CONNECTIONS_PER_USER`: live subscription connections one user may hold.
     pub max_connections_per_user: u32,
+    /// `EVENT_BUFFER`: events a subscriber may fall behind by before its socket is closed as
+    /// a slow consumer (1008).
+    pub event_buffer: usize,
     /// `ALLOWED_ORIGINS`: exact origins allowed for sockets and CORS; `None` means the
     /// environment's default (any in development, same-origin only in production).
     pub allowed_origins: Option<Vec<String>>,
@@ -288,6 +291,7 @@ impl Settings {
             keepalive_interval: env.positive_duration("KEEPALIVE_INTERVAL_SECONDS", 30.0, 1.0)?,
             session_touch_interval: env.positive_duration("SESSION_TOUCH_INTERVAL_SECONDS", 60.0, 1.0)?,
             max_connections_per_user: env.positive_u32("MAX_CONNECTIONS_PER_USER", 20)?,
+            event_buffer: env.positive_usize("EVENT_BUFFER", 256)?,
             allowed_origins: env.get("ALLOWED_ORIGINS").map(|list| {
                 list.split(',')
                     .map(|origin| origin.trim().trim_end_matches('/').to_string())
@@ -479,6 +483,7 @@ mod tests {
             ("MAIL_FROM", "not an address", "a sender needs an address"),
             ("JWT_SECRET", "short", "a short secret is guessable"),
             ("MAX_CONNECTIONS_PER_USER", "0", "zero would refuse every socket"),
+            ("EVENT_BUFFER", "0", "a subscriber must be allowed at least one pending event"),
             ("APP_ENV", "staging", "only two environments exist"),
             ("DB_POOL_SIZE", "0", "a pool needs a connection"),
             ("RATE_LIMITS", "maybe", "only on or off"),

@@ -20,6 +20,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod mail;
+pub mod realtime;
 pub mod seed;
 pub mod sessions;
 pub mod startup;

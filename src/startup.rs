@@ -12,7 +12,9 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
     config::Settings,
-    db, seed,
+    db,
+    realtime::{broker::Broker, registry::Registry},
+    seed,
     sessions::{self, SessionEvents},
     state::AppState,
     telemetry,
@@ -48,6 +50,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         tokens: Arc::new(TokenKeys::new(settings.jwt_secret.as_deref())),
         rate_limits: Arc::new(RateLimits::new(&settings.rate_limits)),
         session_cache: SessionCache::new(settings.session_touch_interval),
+        registry: Registry::new(settings.max_connections_per_user),
+        broker: Broker::in_memory(settings.event_buffer),
         settings: Arc::new(settings),
         db,
         statements,
@@ -63,6 +67,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 pub fn spawn_background_tasks(state: &AppState) {
     sessions::cleanup::spawn(state);
     crate::mail::worker::spawn(state);
+    crate::realtime::expiry::spawn(state);
 }
 
 impl Application {

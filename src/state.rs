@@ -11,6 +11,7 @@ use crate::{
     auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
     config::Settings,
     db::StatementCounter,
+    realtime::{broker::Broker, registry::Registry},
     sessions::SessionEvents,
 };
 
@@ -39,6 +40,10 @@ pub struct AppState {
     pub session_cache: SessionCache,
     /// Rate limiters for logins, resets and codes.
     pub rate_limits: Arc<RateLimits>,
+    /// Publishes and delivers events to subscriptions.
+    pub broker: Broker,
+    /// The live subscription sockets of this instance.
+    pub registry: Arc<Registry>,
     /// Woken after mail is queued, so the worker delivers it without waiting for its poll.
     pub mail_wakeup: Arc<Notify>,
 }

@@ -65,6 +65,15 @@ pub fn bearer_token(value: &str) -> Option<&str> {
 /// names a session that is revoked or has expired. Fails only when the database does not
 /// answer.
 pub async fn resolve(state: &AppState, token: Option<&str>) -> Result<Option<Viewer>, AppError> {
+    Ok(resolve_session(state, token).await?.map(|(viewer, _)| viewer))
+}
+
+/// Like [`resolve`], with the absolute end of the session, for sockets that must close
+/// themselves when it passes.
+pub async fn resolve_session(
+    state: &AppState,
+    token: Option<&str>,
+) -> Result<Option<(Viewer, DateTime<Utc>)>, AppError> {
     let Some(subject) = token.and_then(|token| state.tokens.verify(token)) else { return Ok(None) };
     let now = db::now();
     let session = match state.session_cache.0.get(&subject.session_id) {
@@ -90,7 +99,7 @@ pub async fn resolve(state: &AppState, token: Option<&str>) -> Result<Option<Vie
     };
     let live =
         session.user_id == subject.user_id && session.expires_at > now && session.last_seen_at > idle_cutoff(state);
-    Ok(live.then_some(Viewer { user_id: session.user_id, session_id: subject.session_id }))
+    Ok(live.then_some((Viewer { user_id: session.user_id, session_id: subject.session_id }, session.expires_at)))
 }
 
 #[cfg(test)]

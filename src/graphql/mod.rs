@@ -3,11 +3,13 @@
 //! resolvers use to reach state and the viewer.
 
 pub mod context;
+pub mod document;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod schema;
+pub mod subscription;
 pub mod types;
 
 pub use schema::{AppSchema, build_schema, sdl};

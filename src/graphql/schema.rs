@@ -1,16 +1,16 @@
 //! Builds the schema from the roots, with the limits and switches the settings give, and
 //! prints its SDL for `schema.graphql`.
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
-use super::{limits::DocumentLimits, mutation::Mutation, query::Query};
+use super::{limits::DocumentLimits, mutation::Mutation, query::Query, subscription::Subscription};
 use crate::state::AppState;
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
 }
 
 /// The schema with its state, limits and production switches.

@@ -12,16 +12,13 @@
 //! - With `application/graphql-response+json`, a document that does not parse or validate
 //!   gets 400 and no `data` entry; with `application/json` it gets 200, as the spec says.
 
-use async_graphql::{
-    Variables,
-    parser::types::{DocumentOperations, OperationType},
-};
+use async_graphql::{Variables, parser::types::OperationType};
 use std::net::SocketAddr;
 
 use axum::{
     Extension,
     body::Bytes,
-    extract::{ConnectInfo, RawQuery, State},
+    extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -32,6 +29,7 @@ use crate::{
     graphql::{
         AppSchema,
         context::{Client, SecretCheckGuard, SignedInThisRequest},
+        document::operation_type,
         loaders::request_loader,
     },
     state::AppState,
@@ -190,13 +188,41 @@ pub async fn post(
     }
 }
 
-/// `GET /graphql?query=…`: queries only.
+/// `GET /graphql`: a WebSocket upgrade becomes a graphql-ws socket; anything else is a
+/// GraphQL-over-HTTP GET (queries only).
 pub async fn get(
     State(state): State<AppState>,
     Extension(schema): Extension<AppSchema>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    request: axum::extract::Request,
+) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let wants_socket = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
+    if wants_socket {
+        use axum::extract::FromRequestParts as _;
+        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(upgrade) => {
+                let client = Caller::new(&parts.headers, peer).client;
+                crate::realtime::socket::upgrade(state, schema, client, &parts.headers, upgrade)
+            }
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let raw = parts.uri.query().map(str::to_owned);
+    get_query(state, schema, peer, parts.headers, raw).await
+}
+
+/// A GraphQL-over-HTTP GET.
+async fn get_query(
+    state: AppState,
+    schema: AppSchema,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    raw: Option<String>,
 ) -> Response {
     let Some(media) = negotiate(&headers) else { return not_acceptable() };
     let mut object = Map::new();
@@ -226,18 +252,11 @@ pub async fn get(
     execute(&state, &schema, media, params, Caller::new(&headers, peer)).await
 }
 
-/// True when the document parses and the operation it would run is a mutation (or a
-/// subscription, which HTTP does not serve either). A document that does not parse is left
-/// to the executor, which reports the parse error properly.
+/// True when the operation the document would run is a mutation (or a subscription, which
+/// HTTP does not serve either). A document that does not parse is left to the executor,
+/// which reports the parse error properly.
 fn selects_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(query) else { return false };
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next(),
-        _ => None,
-    };
-    operation.is_some_and(|operation| operation.node.ty != OperationType::Query)
+    operation_type(query, operation_name).is_some_and(|ty| ty != OperationType::Query)
 }
 
 /// Who sent the request: the `Authorization` token and the client's address and agent.

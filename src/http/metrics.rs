@@ -17,6 +17,10 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(open.saturating_sub(idle)));
     metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
     metrics::gauge!("db_pool_connections_max").set(f64::from(max));
+    let live = state.registry.counts();
+    metrics::gauge!("ws_live_connections").set(live.connections as f64);
+    metrics::gauge!("ws_live_subscriptions").set(live.subscriptions as f64);
+    metrics::gauge!("ws_online_users").set(live.users as f64);
     state.metrics.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }

@@ -19,7 +19,10 @@ use townsquare::{
 };
 use uuid::Uuid;
 
-use crate::smtp_sink::SmtpSink;
+use crate::{
+    smtp_sink::SmtpSink,
+    ws_client::{GRAPHQL_TRANSPORT_WS, WsClient},
+};
 
 /// The JWT secret of every test app.
 pub const TEST_JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes";
@@ -428,5 +431,28 @@ impl TestApp {
             password: TEST_PASSWORD.to_string(),
             token: payload["token"].as_str().expect("a token").to_string(),
         }
+    }
+}
+
+impl TestApp {
+    /// A graphql-ws socket (`graphql-transport-ws`), connected but not yet initialised.
+    pub async fn ws(&self) -> WsClient {
+        let socket = WsClient::connect(&self.address, Some(GRAPHQL_TRANSPORT_WS)).await.expect("the socket opens");
+        assert_eq!(socket.protocol.as_deref(), Some(GRAPHQL_TRANSPORT_WS), "the server speaks graphql-ws");
+        socket
+    }
+
+    /// A graphql-ws socket initialised with `token` (`{"authorization": "Bearer <token>"}`),
+    /// acknowledged by the server.
+    pub async fn ws_with_token(&self, token: &str) -> WsClient {
+        let mut socket = self.ws().await;
+        let ack = socket.init(json!({ "authorization": format!("Bearer {token}") })).await;
+        assert_eq!(ack.as_ref().map(|ack| &ack["type"]), Some(&json!("connection_ack")), "{:?}", socket.closed());
+        socket
+    }
+
+    /// A graphql-ws socket signed in as `user`, acknowledged by the server.
+    pub async fn ws_signed_in(&self, user: &TestUser) -> WsClient {
+        self.ws_with_token(&user.token).await
     }
 }

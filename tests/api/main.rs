@@ -2,11 +2,13 @@
 //! With `TEST_DATABASE_URL` set, every test runs on its own PostgreSQL database.
 
 mod accounts;
+mod connections;
 mod feed;
 mod feed_writes;
 mod helpers;
 mod http_protocol;
 mod limits;
+mod live_notifications;
 mod mail;
 mod notifications;
 mod password_reset;
@@ -15,3 +17,6 @@ mod sessions;
 mod smtp_sink;
 mod startup;
 mod statement_count;
+mod stats;
+mod websocket_protocol;
+mod ws_client;

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
 use crate::{
-    db::{self, feed::PostWithAuthor},
+    db::{self, entities::notification, feed::PostWithAuthor},
     domain::{CommentBody, PostBody},
     error::AppError,
     graphql::{
@@ -12,6 +12,8 @@ use crate::{
         loaders::{CommentersKey, CommentsKey, LikedByViewerKey, LikersKey, PostKey, RequestLoader},
         types::{Comment, Post},
     },
+    realtime::broker::{Event, Topic},
+    state::AppState,
 };
 
 /// Mutations of the feed.
@@ -35,6 +37,15 @@ fn forget_cached_posts(loader: &RequestLoader) {
     loader.clear::<LikedByViewerKey>();
     loader.clear::<CommentsKey>();
     loader.clear::<CommentersKey>();
+}
+
+/// Delivers a notification to its recipient's live subscriptions. Called only once the
+/// transaction that stored it has committed: a rolled-back notification must never be seen,
+/// and a subscriber reading its backlog must find every notification it was not sent live.
+fn deliver(state: &AppState, notification: Option<notification::Model>) {
+    if let Some(notification) = notification {
+        state.broker.publish(Topic::User(notification.recipient_id), Event::Notification(notification));
+    }
 }
 
 /// Reads the post again after a committed write, so its counters include the write.
@@ -69,7 +80,8 @@ impl FeedMutation {
         let post_id = parse_post_id(&post_id)?;
         let state = context::state(ctx)?;
         // The notification returned is committed and readable through `notifications`.
-        let _notification = db::posts::like_post(&state.db, post_id, viewer.user_id).await.map_err(AppError::from)?;
+        let notification = db::posts::like_post(&state.db, post_id, viewer.user_id).await.map_err(AppError::from)?;
+        deliver(state, notification);
         reread_post(ctx, post_id).await
     }
 
@@ -89,8 +101,10 @@ impl FeedMutation {
         let post_id = parse_post_id(&post_id)?;
         let body = CommentBody::parse(&body).map_err(AppError::from)?;
         let state = context::state(ctx)?;
-        let (comment, _notification) =
+        let (comment, notification) =
             db::posts::add_comment(&state.db, post_id, viewer.user_id, &body).await.map_err(AppError::from)?;
+        // Committed: live subscribers may hear of it now.
+        deliver(state, notification);
         let comment = db::feed::comments_by_ids(&state.db, &[comment.id])
             .await
             .map_err(AppError::from)?

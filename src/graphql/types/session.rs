@@ -1,9 +1,9 @@
 //! `Session` and `AuthPayload`, and the `RegisterInput`.
 
-use async_graphql::{ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use super::{DateTime, User};
-use crate::db::entities::session;
+use crate::{db::entities::session, graphql::context};
 
 /// A login session. Every token belongs to exactly one.
 #[derive(Debug, Clone)]
@@ -39,6 +39,13 @@ impl Session {
     /// True for the session of the token that made this request.
     async fn current(&self) -> bool {
         self.current
+    }
+
+    /// Open subscription connections of this session, across all instances.
+    // Counts this instance's sockets only until presence is shared through Redis.
+    async fn live_connections(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let count = context::state(ctx)?.registry.session_connections(self.model.id);
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 }
 

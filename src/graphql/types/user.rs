@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, Object};
 
 use super::DateTime;
-use crate::{db::users::UserRecord, graphql::context};
+use crate::{config::Settings, db::users::UserRecord, graphql::context};
 
 /// What an account may do.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -43,11 +43,21 @@ impl User {
 
     async fn role(&self, ctx: &Context<'_>) -> async_graphql::Result<Role> {
         let state = context::state(ctx)?;
-        let admin = self.0.role == "ADMIN" || state.settings.admin_emails.iter().any(|email| email == &self.0.email);
-        Ok(if admin { Role::Admin } else { Role::User })
+        Ok(if is_admin(&self.0, &state.settings) { Role::Admin } else { Role::User })
     }
 
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
     }
+
+    /// True while the user holds at least one live subscription connection, on any instance.
+    // Counts this instance's sockets only until presence is shared through Redis.
+    async fn online(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(context::state(ctx)?.registry.is_online(self.0.id))
+    }
+}
+
+/// Whether `user` has role ADMIN: stored so, or an address listed in `ADMIN_EMAILS`.
+pub fn is_admin(user: &UserRecord, settings: &Settings) -> bool {
+    user.role == "ADMIN" || settings.admin_emails.iter().any(|email| email == &user.email)
 }

@@ -1,0 +1,97 @@
+//! Two background tasks that close sockets: the idle sweep (`SESSION_TIMEOUT_MINUTES`) and the
+//! revocation listener (every announced end of a login session closes its sockets).
+
+use std::time::Instant;
+
+use tokio::{sync::broadcast::error::RecvError, time::MissedTickBehavior};
+
+use super::registry::CloseReason;
+use crate::{
+    db,
+    sessions::{EndReason, SessionEnded},
+    state::AppState,
+};
+
+/// Closes every socket idle for `SESSION_TIMEOUT_MINUTES`; returns how many it asked to close.
+///
+/// The registry lock is held only to copy the handles out; each check is an atomic load, so
+/// 10,000 sockets cost well under a millisecond a sweep.
+pub fn sweep_idle_once(state: &AppState) -> usize {
+    let started = Instant::now();
+    let timeout = state.settings.session_timeout;
+    let mut closed = 0;
+    for handle in state.registry.snapshot() {
+        if handle.close_requested().is_none() && handle.idle_for() >= timeout {
+            handle.request_close(CloseReason::IDLE);
+            state.registry.record_idle_expired();
+            closed += 1;
+        }
+    }
+    metrics::histogram!("ws_idle_sweep_duration_seconds").record(started.elapsed().as_secs_f64());
+    closed
+}
+
+/// Starts the idle sweep and the revocation listener; both stop with the application.
+pub fn spawn(state: &AppState) {
+    let sweeper = state.clone();
+    state.tasks.spawn(async move {
+        let mut ticks = tokio::time::interval(sweeper.settings.session_sweep_interval);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = sweeper.shutdown.cancelled() => break,
+                _ = ticks.tick() => {}
+            }
+            let closed = sweep_idle_once(&sweeper);
+            if closed > 0 {
+                tracing::info!(closed, "closed idle subscription connections");
+            }
+        }
+    });
+
+    let listener = state.clone();
+    let mut ended = state.session_events.subscribe();
+    state.tasks.spawn(async move {
+        loop {
+            let end = tokio::select! {
+                () = listener.shutdown.cancelled() => break,
+                end = ended.recv() => end,
+            };
+            match end {
+                Ok(end) => close_sockets_of(&listener, end),
+                // Ends were missed: check every registered session against the database.
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "missed session ends; re-checking every socket's session");
+                    recheck_all(&listener).await;
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn close_sockets_of(state: &AppState, end: SessionEnded) {
+    let reason = if end.reason == EndReason::Expired { CloseReason::EXPIRED } else { CloseReason::REVOKED };
+    let closed = state.registry.close_session(end.session_id, reason);
+    if closed > 0 {
+        tracing::info!(closed, session = %end.session_id, reason = end.reason.as_str(), "closing sockets of an ended session");
+    }
+}
+
+async fn recheck_all(state: &AppState) {
+    let mut sessions: Vec<_> = state.registry.snapshot().iter().map(|handle| handle.session_id).collect();
+    sessions.sort();
+    sessions.dedup();
+    for session_id in sessions {
+        let live = match db::sessions::find(&state.db, session_id).await {
+            Ok(Some(session)) => session.revoked_at.is_none() && session.expires_at > db::now(),
+            Ok(None) => false,
+            // The database is away: leave the sockets; the next end or expiry closes them.
+            Err(_) => true,
+        };
+        if !live {
+            state.session_cache.forget(session_id);
+            state.registry.close_session(session_id, CloseReason::REVOKED);
+        }
+    }
+}

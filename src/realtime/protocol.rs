@@ -1,0 +1,203 @@
+//! The graphql-ws protocol (`graphql-transport-ws`): its messages and close codes.
+//! <https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md>
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The only subprotocol served.
+pub const SUBPROTOCOL: &str = "graphql-transport-ws";
+
+/// A close code and reason the protocol prescribes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProtocolClose {
+    /// The WebSocket close code.
+    pub code: u16,
+    /// The reason text.
+    pub reason: &'static str,
+}
+
+/// 4400: a message that is not valid JSON or not a known graphql-ws message.
+pub const BAD_MESSAGE: u16 = 4400;
+/// 4401: `subscribe` before `connection_ack`.
+pub const UNAUTHORIZED: ProtocolClose = ProtocolClose { code: 4401, reason: "Unauthorized" };
+/// 4403: connection_init without a valid token.
+pub const FORBIDDEN: ProtocolClose = ProtocolClose { code: 4403, reason: "Forbidden" };
+/// 4406: a subprotocol other than `graphql-transport-ws`.
+pub const SUBPROTOCOL_NOT_ACCEPTABLE: ProtocolClose =
+    ProtocolClose { code: 4406, reason: "Subprotocol not acceptable" };
+/// 4408: no connection_init within `CONNECTION_INIT_TIMEOUT_SECONDS`.
+pub const INIT_TIMEOUT: ProtocolClose = ProtocolClose { code: 4408, reason: "Connection initialisation timeout" };
+/// 4409: `subscribe` with an id that is already running.
+pub const SUBSCRIBER_EXISTS: u16 = 4409;
+/// 4429: a second connection_init.
+pub const TOO_MANY_INITS: ProtocolClose = ProtocolClose { code: 4429, reason: "Too many initialisation requests" };
+/// 1009: a message over the size limit.
+pub const TOO_BIG: ProtocolClose = ProtocolClose { code: 1009, reason: "Message too big" };
+/// 1001: the peer stopped answering pings.
+pub const KEEPALIVE_TIMEOUT: ProtocolClose = ProtocolClose { code: 1001, reason: "Keepalive timeout" };
+
+/// A close frame's reason may hold at most 123 bytes (RFC 6455, 5.5).
+const MAX_REASON_BYTES: usize = 123;
+
+/// Cuts `reason` to what a close frame can carry, on a character boundary.
+pub fn close_reason(reason: &str) -> String {
+    if reason.len() <= MAX_REASON_BYTES {
+        return reason.to_string();
+    }
+    let mut end = MAX_REASON_BYTES;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_string()
+}
+
+/// The `payload` of `subscribe`: a GraphQL request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscribePayload {
+    /// The document.
+    pub query: String,
+    /// Variable values.
+    #[serde(default)]
+    pub variables: Option<Map<String, Value>>,
+    /// Which operation of the document to run.
+    #[serde(default)]
+    pub operation_name: Option<String>,
+    /// Request extensions.
+    #[serde(default)]
+    pub extensions: Option<Map<String, Value>>,
+}
+
+/// A message from the client.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Opens the connection; carries the token.
+    ConnectionInit {
+        /// `{"authorization": "Bearer …"}` (also `Authorization` or `token`).
+        #[serde(default)]
+        payload: Option<Value>,
+    },
+    /// A protocol-level ping, answered with pong.
+    Ping {
+        /// Echoed back.
+        #[serde(default)]
+        payload: Option<Value>,
+    },
+    /// A protocol-level pong.
+    Pong {
+        /// Ignored.
+        #[serde(default)]
+        payload: Option<Value>,
+    },
+    /// Starts an operation.
+    Subscribe {
+        /// Unique among the running operations of the socket.
+        id: String,
+        /// The GraphQL request.
+        payload: SubscribePayload,
+    },
+    /// Stops an operation.
+    Complete {
+        /// The operation.
+        id: String,
+    },
+}
+
+impl ClientMessage {
+    /// Reads a text frame; the error is a short reason for a 4400 close.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|error| close_reason(&format!("Invalid message received: {error}")))
+    }
+
+    /// Ping and pong do not count as activity for idle expiry.
+    pub fn is_keepalive(&self) -> bool {
+        matches!(self, ClientMessage::Ping { .. } | ClientMessage::Pong { .. })
+    }
+}
+
+/// A message to the client.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage<'a> {
+    /// The connection is accepted.
+    ConnectionAck,
+    /// Answers a ping.
+    Pong {
+        /// The ping's payload, echoed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        payload: Option<Value>,
+    },
+    /// A result of an operation.
+    Next {
+        /// The operation.
+        id: &'a str,
+        /// The GraphQL response.
+        payload: &'a async_graphql::Response,
+    },
+    /// The operation failed before it ran (parse or validation errors).
+    Error {
+        /// The operation.
+        id: &'a str,
+        /// The errors.
+        payload: &'a [async_graphql::ServerError],
+    },
+    /// The operation ended.
+    Complete {
+        /// The operation.
+        id: &'a str,
+    },
+}
+
+impl ServerMessage<'_> {
+    /// The message as a JSON text frame.
+    pub fn to_text(&self) -> String {
+        // Serializing these shapes cannot fail: every field is a string, a JSON value or a
+        // GraphQL response, all of which serialize.
+        serde_json::to_string(self).unwrap_or_else(|_| r#"{"type":"pong"}"#.to_string())
+    }
+}
+
+/// The token of a connection_init payload: `authorization`, `Authorization` or `token`.
+pub fn init_token(payload: Option<&Value>) -> Option<&str> {
+    let payload = payload?.as_object()?;
+    ["authorization", "Authorization", "token"].iter().find_map(|key| payload.get(*key)?.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_messages_parse_and_bad_ones_give_a_short_reason() {
+        assert!(matches!(
+            ClientMessage::parse(r#"{"type":"connection_init"}"#),
+            Ok(ClientMessage::ConnectionInit { .. })
+        ));
+        assert!(matches!(
+            ClientMessage::parse(r#"{"type":"subscribe","id":"1","payload":{"query":"{ me { id } }"}}"#),
+            Ok(ClientMessage::Subscribe { .. })
+        ));
+        for (text, reason) in [
+            ("not json", "not JSON"),
+            (r#"{"type":"unknown"}"#, "an unknown type"),
+            (r#"{"type":"subscribe","id":"1"}"#, "a subscribe without payload"),
+            (r#"{"id":"1"}"#, "no type"),
+        ] {
+            let error = ClientMessage::parse(text).expect_err(reason);
+            assert!(error.len() <= 123, "{reason}: fits a close frame");
+        }
+        let long = format!(r#"{{"type":"{}"}}"#, "é".repeat(300));
+        assert!(ClientMessage::parse(&long).expect_err("unknown").len() <= 123);
+    }
+
+    #[test]
+    fn the_token_is_read_under_any_of_its_three_names() {
+        for key in ["authorization", "Authorization", "token"] {
+            let payload = serde_json::json!({ key: "Bearer abc" });
+            assert_eq!(init_token(Some(&payload)), Some("Bearer abc"), "{key}");
+        }
+        assert_eq!(init_token(None), None);
+        assert_eq!(init_token(Some(&serde_json::json!({ "other": 1 }))), None);
+    }
+}

@@ -1,0 +1,359 @@
+//! The connection registry: every subscription socket from connection_init to close, with its
+//! user, login session, opening time, last activity and running operations.
+//!
+//! One owner, one API: `register`, `touch` (through the handle), `close_*`, counts. Entries are
+//! removed only by the socket task itself when it ends (whatever the reason), through
+//! [`Registration`]'s `Drop`, so cleanup runs on every way out and runs once.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// Identifies one socket within this instance.
+pub type ConnectionId = u64;
+
+/// Why the server closes a socket: the close code and reason sent to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseReason {
+    /// The WebSocket close code.
+    pub code: u16,
+    /// The reason text (at most 123 bytes).
+    pub reason: &'static str,
+}
+
+impl CloseReason {
+    /// 1008: idle for `SESSION_TIMEOUT_MINUTES`.
+    pub const IDLE: CloseReason = CloseReason { code: 1008, reason: "Session idle timeout" };
+    /// 4401: the login session was revoked.
+    pub const REVOKED: CloseReason = CloseReason { code: 4401, reason: "Session revoked" };
+    /// 4401: the login session expired.
+    pub const EXPIRED: CloseReason = CloseReason { code: 4401, reason: "Session expired" };
+    /// 1008: past `MAX_CONNECTIONS_PER_USER`.
+    pub const TOO_MANY: CloseReason = CloseReason { code: 1008, reason: "Too many connections" };
+    /// 1008: the outgoing queue passed its bound.
+    pub const SLOW_CONSUMER: CloseReason = CloseReason { code: 1008, reason: "Slow consumer" };
+    /// 1001: the server is shutting down; clients reconnect elsewhere.
+    pub const SHUTDOWN: CloseReason = CloseReason { code: 1001, reason: "Server shutting down" };
+}
+
+/// What the registry shares with one socket task. Small on purpose: thousands of idle
+/// sockets each hold one.
+#[derive(Debug)]
+pub struct ConnectionHandle {
+    /// This socket's id.
+    pub id: ConnectionId,
+    /// The signed-in user.
+    pub user_id: Uuid,
+    /// The login session of the token sent in connection_init.
+    pub session_id: Uuid,
+    /// When connection_init was accepted.
+    pub opened_at: Instant,
+    /// Milliseconds since `epoch` of the last graphql-ws message other than ping/pong.
+    last_activity_ms: AtomicU64,
+    /// Operations running on the socket.
+    operations: AtomicU32,
+    /// 0 while open; otherwise the index into `CLOSE_REASONS` the socket must close with.
+    close_requested: AtomicU8,
+    /// Wakes the socket task when a close is requested.
+    wake: Notify,
+    epoch: Instant,
+}
+
+/// Every reason the registry can ask a socket to close with, indexed from 1.
+const CLOSE_REASONS: [CloseReason; 6] = [
+    CloseReason::IDLE,
+    CloseReason::REVOKED,
+    CloseReason::EXPIRED,
+    CloseReason::TOO_MANY,
+    CloseReason::SLOW_CONSUMER,
+    CloseReason::SHUTDOWN,
+];
+
+impl ConnectionHandle {
+    /// Records activity now.
+    pub fn touch(&self) {
+        // Relaxed: a timestamp read only by the idle sweep, which tolerates a stale value.
+        self.last_activity_ms.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// How long since the last activity.
+    pub fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed));
+        self.epoch.elapsed().saturating_sub(last)
+    }
+
+    /// Asks the socket to close with `reason`. The first request wins; later ones are ignored,
+    /// so a socket closed twice reports one reason and closes once.
+    pub fn request_close(&self, reason: CloseReason) {
+        let index = CLOSE_REASONS.iter().position(|known| *known == reason).map_or(1, |i| i as u8 + 1);
+        if self.close_requested.compare_exchange(0, index, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            // notify_one stores a permit, so the task sees it even if it is not waiting yet.
+            self.wake.notify_one();
+        }
+    }
+
+    /// The close the socket was asked for, if any.
+    pub fn close_requested(&self) -> Option<CloseReason> {
+        match self.close_requested.load(Ordering::Acquire) {
+            0 => None,
+            index => CLOSE_REASONS.get(usize::from(index) - 1).copied(),
+        }
+    }
+
+    /// Completes when a close is requested.
+    pub async fn close_wanted(&self) -> CloseReason {
+        loop {
+            if let Some(reason) = self.close_requested() {
+                return reason;
+            }
+            self.wake.notified().await;
+        }
+    }
+
+    /// Operations running now.
+    pub fn operations(&self) -> u32 {
+        self.operations.load(Ordering::Relaxed)
+    }
+
+    /// An operation started.
+    pub fn operation_started(&self) {
+        self.operations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An operation ended.
+    pub fn operation_ended(&self) {
+        let _ = self.operations.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+}
+
+#[derive(Default)]
+struct Index {
+    connections: HashMap<ConnectionId, Arc<ConnectionHandle>>,
+    by_session: HashMap<Uuid, HashSet<ConnectionId>>,
+    by_user: HashMap<Uuid, HashSet<ConnectionId>>,
+}
+
+/// Live sockets of this instance.
+///
+/// A std mutex over plain maps: every critical section is a few hash operations and never
+/// awaits, so a lock is cheaper than a concurrent map; the idle sweep copies the handles out
+/// and checks them without holding it.
+pub struct Registry {
+    index: Mutex<Index>,
+    next_id: AtomicU64,
+    epoch: Instant,
+    max_per_user: usize,
+    /// Sockets closed by idle expiry since this instance started.
+    idle_expired: AtomicU64,
+}
+
+/// A socket's place in the registry; dropping it removes the entry (exactly once).
+pub struct Registration {
+    registry: Arc<Registry>,
+    handle: Arc<ConnectionHandle>,
+}
+
+impl Registration {
+    /// The shared handle of this socket.
+    pub fn handle(&self) -> &Arc<ConnectionHandle> {
+        &self.handle
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.registry.remove(&self.handle);
+    }
+}
+
+/// Counts for `sessionStats` and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RegistryCounts {
+    /// Open sockets.
+    pub connections: usize,
+    /// Running operations.
+    pub subscriptions: usize,
+    /// Distinct users with a socket.
+    pub users: usize,
+}
+
+impl Registry {
+    /// An empty registry allowing `max_per_user` sockets per user.
+    pub fn new(max_per_user: u32) -> Arc<Self> {
+        Arc::new(Self {
+            index: Mutex::new(Index::default()),
+            next_id: AtomicU64::new(1),
+            epoch: Instant::now(),
+            max_per_user: max_per_user as usize,
+            idle_expired: AtomicU64::new(0),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters more than losing the registry, so poisoning is ignored.
+        self.index.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a socket of `user_id` on `session_id`; `None` when the user already holds
+    /// `MAX_CONNECTIONS_PER_USER` sockets.
+    pub fn register(self: &Arc<Self>, user_id: Uuid, session_id: Uuid) -> Option<Registration> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let handle = Arc::new(ConnectionHandle {
+            id,
+            user_id,
+            session_id,
+            opened_at: Instant::now(),
+            last_activity_ms: AtomicU64::new(0),
+            operations: AtomicU32::new(0),
+            close_requested: AtomicU8::new(0),
+            wake: Notify::new(),
+            epoch: self.epoch,
+        });
+        handle.touch();
+        {
+            let mut index = self.lock();
+            if index.by_user.get(&user_id).is_some_and(|ids| ids.len() >= self.max_per_user) {
+                return None;
+            }
+            index.connections.insert(id, handle.clone());
+            index.by_session.entry(session_id).or_default().insert(id);
+            index.by_user.entry(user_id).or_default().insert(id);
+        }
+        Some(Registration { registry: self.clone(), handle })
+    }
+
+    fn remove(&self, handle: &ConnectionHandle) {
+        let mut guard = self.lock();
+        let index = &mut *guard;
+        index.connections.remove(&handle.id);
+        for (map, key) in [(&mut index.by_session, handle.session_id), (&mut index.by_user, handle.user_id)] {
+            if let Some(ids) = map.get_mut(&key) {
+                ids.remove(&handle.id);
+                if ids.is_empty() {
+                    map.remove(&key);
+                }
+            }
+        }
+    }
+
+    fn handles_of(&self, pick: impl Fn(&Index) -> Vec<Arc<ConnectionHandle>>) -> Vec<Arc<ConnectionHandle>> {
+        pick(&self.lock())
+    }
+
+    /// Asks every socket of `session_id` to close; returns how many.
+    pub fn close_session(&self, session_id: Uuid, reason: CloseReason) -> usize {
+        let handles = self.handles_of(|index| {
+            index
+                .by_session
+                .get(&session_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| index.connections.get(id).cloned())
+                .collect()
+        });
+        handles.iter().for_each(|handle| handle.request_close(reason));
+        handles.len()
+    }
+
+    /// Asks every socket of `user_id` to close; returns how many.
+    pub fn close_user(&self, user_id: Uuid, reason: CloseReason) -> usize {
+        let handles = self.handles_of(|index| {
+            index
+                .by_user
+                .get(&user_id)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| index.connections.get(id).cloned())
+                .collect()
+        });
+        handles.iter().for_each(|handle| handle.request_close(reason));
+        handles.len()
+    }
+
+    /// Asks one socket to close; false when it is gone already.
+    pub fn close_one(&self, id: ConnectionId, reason: CloseReason) -> bool {
+        let handle = self.lock().connections.get(&id).cloned();
+        handle.map(|handle| handle.request_close(reason)).is_some()
+    }
+
+    /// Asks every socket to close (shutdown).
+    pub fn close_all(&self, reason: CloseReason) -> usize {
+        let handles = self.snapshot();
+        handles.iter().for_each(|handle| handle.request_close(reason));
+        handles.len()
+    }
+
+    /// Every handle, copied out so callers inspect them without holding the lock.
+    pub fn snapshot(&self) -> Vec<Arc<ConnectionHandle>> {
+        self.lock().connections.values().cloned().collect()
+    }
+
+    /// Open sockets of `session_id`.
+    pub fn session_connections(&self, session_id: Uuid) -> usize {
+        self.lock().by_session.get(&session_id).map_or(0, HashSet::len)
+    }
+
+    /// Whether `user_id` holds at least one socket here.
+    pub fn is_online(&self, user_id: Uuid) -> bool {
+        self.lock().by_user.contains_key(&user_id)
+    }
+
+    /// Counts one socket closed by idle expiry.
+    pub fn record_idle_expired(&self) {
+        self.idle_expired.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sockets closed by idle expiry since this instance started.
+    pub fn idle_expired_total(&self) -> u64 {
+        self.idle_expired.load(Ordering::Relaxed)
+    }
+
+    /// Totals.
+    pub fn counts(&self) -> RegistryCounts {
+        let index = self.lock();
+        RegistryCounts {
+            connections: index.connections.len(),
+            subscriptions: index.connections.values().map(|handle| handle.operations() as usize).sum(),
+            users: index.by_user.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registrations_are_counted_and_removed_once_on_drop() {
+        let registry = Registry::new(2);
+        let (user, session) = (Uuid::now_v7(), Uuid::now_v7());
+        let first = registry.register(user, session).expect("room for one");
+        let second = registry.register(user, Uuid::now_v7()).expect("room for two");
+        assert!(registry.register(user, session).is_none(), "a third is over the limit");
+        assert_eq!(registry.counts(), RegistryCounts { connections: 2, subscriptions: 0, users: 1 });
+        assert_eq!(registry.session_connections(session), 1);
+        drop(first);
+        drop(second);
+        assert_eq!(registry.counts(), RegistryCounts::default());
+        assert!(!registry.is_online(user));
+    }
+
+    #[test]
+    fn the_first_close_request_wins() {
+        let registry = Registry::new(5);
+        let registration = registry.register(Uuid::now_v7(), Uuid::now_v7()).expect("room");
+        let session = registration.handle().session_id;
+        assert_eq!(registry.close_session(session, CloseReason::REVOKED), 1);
+        registration.handle().request_close(CloseReason::IDLE);
+        assert_eq!(registration.handle().close_requested(), Some(CloseReason::REVOKED));
+    }
+}

@@ -1,0 +1,426 @@
+//! The graphql-ws endpoint: the WebSocket upgrade on `/graphql` and the task that serves one
+//! socket from connection_init to close.
+//!
+//! async-graphql's own WebSocket handler departs from graphql-ws where clients notice (close
+//! codes, no init timeout, no server ping, no size bound, no hook at close), so this module
+//! speaks the protocol itself and leaves only execution to async-graphql.
+//!
+//! One task per socket, and no task per operation: the task owns the socket and polls the
+//! socket, its operations' streams, its keepalive timer, its session's end and its close
+//! requests in one `select!`. While a send waits on a slow client nothing else is read from
+//! the operations, so their broker subscriptions fill up to their bound and report `Lagged`,
+//! which closes the socket as a slow consumer: memory never grows with a client's backlog.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use async_graphql::{Data, Variables, parser::types::OperationType};
+use axum::{
+    extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use futures_util::{StreamExt as _, stream::BoxStream};
+use serde_json::Value;
+use tokio_stream::StreamMap;
+
+use super::{
+    protocol::{self, ClientMessage, ProtocolClose, ServerMessage},
+    registry::{CloseReason, ConnectionHandle, Registration},
+};
+use crate::{
+    auth::viewer,
+    config::Settings,
+    graphql::{
+        AppSchema,
+        context::{Client, SecretCheckGuard, SignedInThisRequest},
+        document::operation_type,
+        loaders::request_loader,
+    },
+    state::AppState,
+};
+
+/// The largest message a client may send; more closes the socket with 1009.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Read buffer per socket: small, because most sockets sit idle (tungstenite's default of
+/// 128 KiB per socket is what makes 10,000 idle sockets cost a gigabyte).
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Unsent bytes tolerated before writes fail; a client that does not read is dropped.
+const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
+/// How long one send may wait for the client before the socket counts as dead.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Upgrades `GET /graphql` to a graphql-ws socket, after checking its `Origin`.
+pub fn upgrade(
+    state: AppState,
+    schema: AppSchema,
+    client: Client,
+    headers: &HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !origin_allowed(&state.settings, headers) {
+        return (StatusCode::FORBIDDEN, "This origin may not open sockets on this server.").into_response();
+    }
+    ws.protocols([protocol::SUBPROTOCOL])
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Each message is written at once: no per-socket buffer waits for more.
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| {
+            let tasks = state.tasks.clone();
+            tasks.track_future(serve(socket, state, schema, client))
+        })
+}
+
+/// `ALLOWED_ORIGINS` when set; otherwise any origin in development and the server's own in
+/// production. A request without `Origin` is not from a browser page, so no page can abuse it.
+fn origin_allowed(settings: &Settings, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else { return true };
+    let origin = origin.trim_end_matches('/');
+    match &settings.allowed_origins {
+        Some(allowed) => allowed.iter().any(|allowed| allowed == origin),
+        None if !settings.is_production() => true,
+        None => {
+            let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
+            origin.split_once("://").is_some_and(|(_, origin_host)| origin_host.eq_ignore_ascii_case(host))
+        }
+    }
+}
+
+/// How a socket ended, for logs and metrics.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    /// The server closed it with this code.
+    Closed(u16),
+    /// The client closed it or went away.
+    PeerGone,
+}
+
+/// One socket's life: subprotocol check, connection_init, then operations until close.
+async fn serve(mut socket: WebSocket, state: AppState, schema: AppSchema, client: Client) {
+    metrics::counter!("ws_connections_opened_total").increment(1);
+    let ending = if socket.protocol().is_none_or(|protocol| protocol.as_bytes() != protocol::SUBPROTOCOL.as_bytes()) {
+        close(&mut socket, protocol::SUBPROTOCOL_NOT_ACCEPTABLE.code, protocol::SUBPROTOCOL_NOT_ACCEPTABLE.reason).await
+    } else {
+        match initialise(&mut socket, &state).await {
+            Ok(accepted) => Connection::new(socket, state, schema, client, accepted).run().await,
+            Err(ending) => ending,
+        }
+    };
+    tracing::debug!(?ending, "socket closed");
+    let code = match ending {
+        Ending::Closed(code) => code.to_string(),
+        Ending::PeerGone => "peer".to_string(),
+    };
+    metrics::counter!("ws_connections_closed_total", "code" => code).increment(1);
+}
+
+/// Sends a close frame (best effort: the peer may be gone) and reports the ending.
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) -> Ending {
+    close_with(socket, code, reason.to_string()).await;
+    Ending::Closed(code)
+}
+
+async fn close_with(socket: &mut WebSocket, code: u16, reason: String) {
+    let frame = CloseFrame { code, reason: protocol::close_reason(&reason).into() };
+    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+}
+
+async fn protocol_close(socket: &mut WebSocket, close_code: ProtocolClose) -> Ending {
+    close(socket, close_code.code, close_code.reason).await
+}
+
+/// Sends one text message, failing when the client does not take it in time.
+async fn send_text(socket: &mut WebSocket, text: String) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+/// What connection_init established.
+struct Accepted {
+    registration: Registration,
+    viewer: crate::graphql::context::Viewer,
+    session_ends_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Waits for connection_init (answering pings), checks its token, registers the socket and
+/// acknowledges it. Every refusal closes the socket with the protocol's code.
+async fn initialise(socket: &mut WebSocket, state: &AppState) -> Result<Accepted, Ending> {
+    let deadline = tokio::time::Instant::now() + state.settings.connection_init_timeout;
+    loop {
+        let frame = tokio::select! {
+            () = state.shutdown.cancelled() => {
+                return Err(close(socket, CloseReason::SHUTDOWN.code, CloseReason::SHUTDOWN.reason).await);
+            }
+            () = tokio::time::sleep_until(deadline) => return Err(protocol_close(socket, protocol::INIT_TIMEOUT).await),
+            frame = socket.recv() => frame,
+        };
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(_))) => {
+                close_with(socket, protocol::BAD_MESSAGE, "Binary messages are not supported".into()).await;
+                return Err(Ending::Closed(protocol::BAD_MESSAGE));
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Err(error)) if is_too_big(&error) => return Err(protocol_close(socket, protocol::TOO_BIG).await),
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return Err(Ending::PeerGone),
+        };
+        match ClientMessage::parse(&text) {
+            Err(reason) => {
+                close_with(socket, protocol::BAD_MESSAGE, reason).await;
+                return Err(Ending::Closed(protocol::BAD_MESSAGE));
+            }
+            Ok(ClientMessage::Ping { payload }) => {
+                if send_text(socket, ServerMessage::Pong { payload }.to_text()).await.is_err() {
+                    return Err(Ending::PeerGone);
+                }
+            }
+            Ok(ClientMessage::Pong { .. } | ClientMessage::Complete { .. }) => {}
+            Ok(ClientMessage::Subscribe { .. }) => return Err(protocol_close(socket, protocol::UNAUTHORIZED).await),
+            Ok(ClientMessage::ConnectionInit { payload }) => {
+                let token = protocol::init_token(payload.as_ref()).and_then(viewer::bearer_token);
+                let Ok(Some((viewer, session_ends_at))) = viewer::resolve_session(state, token).await else {
+                    return Err(protocol_close(socket, protocol::FORBIDDEN).await);
+                };
+                let Some(registration) = state.registry.register(viewer.user_id, viewer.session_id) else {
+                    let too_many = CloseReason::TOO_MANY;
+                    return Err(close(socket, too_many.code, too_many.reason).await);
+                };
+                if send_text(socket, ServerMessage::ConnectionAck.to_text()).await.is_err() {
+                    return Err(Ending::PeerGone);
+                }
+                return Ok(Accepted { registration, viewer, session_ends_at });
+            }
+        }
+    }
+}
+
+/// tungstenite's answer to a message over `max_message_size` or `max_frame_size`.
+fn is_too_big(error: &axum::Error) -> bool {
+    let text = error.to_string();
+    text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big")
+}
+
+/// An operation's stream: `(index, Some(response))` for each result, then `(n, None)` at its end.
+type OperationStream = BoxStream<'static, (usize, Option<async_graphql::Response>)>;
+
+/// An accepted socket and its running operations.
+struct Connection {
+    socket: WebSocket,
+    state: AppState,
+    schema: AppSchema,
+    registration: Registration,
+    /// Viewer, socket handle and client: shared by every operation of the socket.
+    session_data: Arc<Data>,
+    session_ends_at: tokio::time::Instant,
+    operations: StreamMap<String, OperationStream>,
+    /// When the client last sent any frame, pongs included.
+    last_heard: Instant,
+}
+
+impl Connection {
+    fn new(socket: WebSocket, state: AppState, schema: AppSchema, client: Client, accepted: Accepted) -> Self {
+        let mut session_data = Data::default();
+        session_data.insert(accepted.viewer);
+        session_data.insert(accepted.registration.handle().clone());
+        session_data.insert(client);
+        let remaining = (accepted.session_ends_at - crate::db::now()).to_std().unwrap_or(Duration::ZERO);
+        Self {
+            socket,
+            state,
+            schema,
+            registration: accepted.registration,
+            session_data: Arc::new(session_data),
+            session_ends_at: tokio::time::Instant::now() + remaining,
+            operations: StreamMap::new(),
+            last_heard: Instant::now(),
+        }
+    }
+
+    fn handle(&self) -> &Arc<ConnectionHandle> {
+        self.registration.handle()
+    }
+
+    async fn run(mut self) -> Ending {
+        let interval = self.state.settings.keepalive_interval;
+        let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let handle = self.handle().clone();
+        let shutdown = self.state.shutdown.clone();
+        let session_end = tokio::time::sleep_until(self.session_ends_at);
+        tokio::pin!(session_end);
+        let ending = loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break self.close(CloseReason::SHUTDOWN).await,
+                reason = handle.close_wanted() => break self.close(reason).await,
+                () = &mut session_end => break self.close(CloseReason::EXPIRED).await,
+                _ = keepalive.tick() => {
+                    if self.last_heard.elapsed() > interval * 2 {
+                        break protocol_close(&mut self.socket, protocol::KEEPALIVE_TIMEOUT).await;
+                    }
+                    let ping = tokio::time::timeout(SEND_TIMEOUT, self.socket.send(Message::Ping(Default::default())));
+                    if !matches!(ping.await, Ok(Ok(()))) {
+                        break Ending::PeerGone;
+                    }
+                }
+                frame = self.socket.recv() => {
+                    if let Some(ending) = self.on_frame(frame).await {
+                        break ending;
+                    }
+                }
+                Some((id, (index, item))) = self.operations.next(), if !self.operations.is_empty() => {
+                    if self.on_result(&id, index, item).await.is_err() {
+                        break Ending::PeerGone;
+                    }
+                }
+            }
+        };
+        for _ in self.operations.keys() {
+            self.handle().operation_ended();
+        }
+        ending
+    }
+
+    async fn close(&mut self, reason: CloseReason) -> Ending {
+        let counter = match reason {
+            CloseReason::IDLE => Some("ws_idle_expired_total"),
+            CloseReason::REVOKED | CloseReason::EXPIRED => Some("ws_revoked_closed_total"),
+            CloseReason::SLOW_CONSUMER => Some("ws_slow_consumers_total"),
+            _ => None,
+        };
+        if let Some(counter) = counter {
+            metrics::counter!(counter).increment(1);
+        }
+        close(&mut self.socket, reason.code, reason.reason).await
+    }
+
+    /// Handles one received frame; `Some` ends the connection.
+    async fn on_frame(&mut self, frame: Option<Result<Message, axum::Error>>) -> Option<Ending> {
+        self.last_heard = Instant::now();
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return None,
+            Some(Ok(Message::Binary(_))) => {
+                close_with(&mut self.socket, protocol::BAD_MESSAGE, "Binary messages are not supported".into()).await;
+                return Some(Ending::Closed(protocol::BAD_MESSAGE));
+            }
+            Some(Err(error)) if is_too_big(&error) => {
+                return Some(protocol_close(&mut self.socket, protocol::TOO_BIG).await);
+            }
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return Some(Ending::PeerGone),
+        };
+        let message = match ClientMessage::parse(&text) {
+            Ok(message) => message,
+            Err(reason) => {
+                close_with(&mut self.socket, protocol::BAD_MESSAGE, reason).await;
+                return Some(Ending::Closed(protocol::BAD_MESSAGE));
+            }
+        };
+        if !message.is_keepalive() {
+            self.handle().touch();
+        }
+        match message {
+            ClientMessage::ConnectionInit { .. } => {
+                Some(protocol_close(&mut self.socket, protocol::TOO_MANY_INITS).await)
+            }
+            ClientMessage::Ping { payload } => send_text(&mut self.socket, ServerMessage::Pong { payload }.to_text())
+                .await
+                .err()
+                .map(|()| Ending::PeerGone),
+            ClientMessage::Pong { .. } => None,
+            ClientMessage::Complete { id } => {
+                if self.operations.remove(&id).is_some() {
+                    self.handle().operation_ended();
+                }
+                None
+            }
+            ClientMessage::Subscribe { id, payload } => {
+                if self.operations.contains_key(&id) {
+                    let reason = format!("Subscriber for {id} already exists");
+                    close_with(&mut self.socket, protocol::SUBSCRIBER_EXISTS, reason).await;
+                    return Some(Ending::Closed(protocol::SUBSCRIBER_EXISTS));
+                }
+                let stream = self.start(payload);
+                self.operations.insert(id, stream);
+                self.handle().operation_started();
+                None
+            }
+        }
+    }
+
+    /// Starts an operation with async-graphql; its results arrive through `operations`.
+    fn start(&self, payload: protocol::SubscribePayload) -> OperationStream {
+        let viewer = self
+            .session_data
+            .get(&std::any::TypeId::of::<crate::graphql::context::Viewer>())
+            .and_then(|v| v.downcast_ref::<crate::graphql::context::Viewer>().copied());
+        let loader = request_loader(self.state.db.clone(), viewer);
+        // A subscription lives for hours: a cache would keep every user and post it ever
+        // resolved. Batching within one event still applies.
+        if is_subscription(&payload.query, payload.operation_name.as_deref()) {
+            loader.enable_all_cache(false);
+        }
+        let mut request = async_graphql::Request::new(payload.query)
+            .data(loader)
+            .data(SecretCheckGuard::default())
+            .data(SignedInThisRequest::default());
+        if let Some(variables) = payload.variables {
+            request = request.variables(Variables::from_json(Value::Object(variables)));
+        }
+        if let Some(name) = payload.operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(extensions) = payload.extensions {
+            for (name, value) in extensions {
+                if let Ok(value) = async_graphql::Value::from_json(value) {
+                    request.extensions.insert(name, value);
+                }
+            }
+        }
+        self.schema
+            .execute_stream_with_session_data(request, self.session_data.clone())
+            .map(Some)
+            .chain(futures_util::stream::once(async { None }))
+            .enumerate()
+            .boxed()
+    }
+
+    /// Sends one result of operation `id`: the first response of an operation that never ran
+    /// (parse or validation errors) as `error`, others as `next`, the end as `complete`.
+    async fn on_result(&mut self, id: &str, index: usize, item: Option<async_graphql::Response>) -> Result<(), ()> {
+        self.handle().touch();
+        let text = match &item {
+            Some(response) if index == 0 && never_ran(response) => {
+                self.operations.remove(id);
+                self.handle().operation_ended();
+                ServerMessage::Error { id, payload: &response.errors }.to_text()
+            }
+            Some(response) => ServerMessage::Next { id, payload: response }.to_text(),
+            None => {
+                self.handle().operation_ended();
+                ServerMessage::Complete { id }.to_text()
+            }
+        };
+        metrics::counter!("ws_messages_sent_total").increment(1);
+        send_text(&mut self.socket, text).await
+    }
+}
+
+/// Errors raised before execution carry no path and leave no data.
+fn never_ran(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+/// Whether the operation `query` would run is a subscription.
+fn is_subscription(query: &str, operation_name: Option<&str>) -> bool {
+    operation_type(query, operation_name) == Some(OperationType::Subscription)
+}
