@@ -40,6 +40,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             "empty development database: demo users alice, bob, carol, dave and erin created"
         );
     }
+    if settings.redis_url.is_some() {
+        tracing::warn!(
+            "REDIS_URL is set, but this version keeps events, presence and revocations in memory: \
+             run one instance until the Redis broker lands"
+        );
+    }
     if settings.jwt_secret.is_none() {
         tracing::warn!(
             "JWT_SECRET is unset: tokens are signed with a random secret and stop working when this process ends"

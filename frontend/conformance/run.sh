@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Starts the server on a fresh SQLite database with demo data and checks it with the standard
+# clients: graphql-http's audit and the graphql-ws client. Used by .ci/run; needs Node 20+.
+# Usage: frontend/conformance/run.sh path/to/townsquare-binary
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+binary="$1"
+work="$(mktemp -d)"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cleanup() { [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+(cd "$work" && PORT="$port" DATABASE_URL="sqlite://$work/conformance.db?mode=rwc" SEED_DEMO=on RATE_LIMITS=off \
+  RUST_LOG=warn "$binary" serve > "$work/server.log" 2>&1) &
+server=$!
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+url="http://127.0.0.1:$port/graphql"
+node "$here/audit.mjs" "$url"
+node "$here/ws.mjs" "$url"
