@@ -107,6 +107,10 @@ pub struct RateLimitSettings {
     pub code_per_ip: u32,
     /// `REGISTRATIONS_PER_MINUTE_PER_IP`.
     pub register_per_ip: u32,
+    /// `MESSAGES_PER_MINUTE_PER_USER`: `sendMessage` calls per signed-in user.
+    pub message_per_user: u32,
+    /// `TYPING_PER_MINUTE_PER_USER`: `setTyping` calls per signed-in user.
+    pub typing_per_user: u32,
 }
 
 /// The mail outbox worker.
@@ -160,6 +164,8 @@ pub struct Settings {
     pub session_touch_interval: Duration,
     /// `MAX_CONNECTIONS_PER_USER`: live subscription connections one user may hold.
     pub max_connections_per_user: u32,
+    /// `TYPING_TIMEOUT_SECONDS`: a typing indicator lapses after this long without renewal.
+    pub typing_timeout: Duration,
     /// `EVENT_BUFFER`: events a subscriber may fall behind by before its socket is closed as
     /// a slow consumer (1008).
     pub event_buffer: usize,
@@ -291,6 +297,7 @@ impl Settings {
             keepalive_interval: env.positive_duration("KEEPALIVE_INTERVAL_SECONDS", 30.0, 1.0)?,
             session_touch_interval: env.positive_duration("SESSION_TOUCH_INTERVAL_SECONDS", 60.0, 1.0)?,
             max_connections_per_user: env.positive_u32("MAX_CONNECTIONS_PER_USER", 20)?,
+            typing_timeout: env.positive_duration("TYPING_TIMEOUT_SECONDS", 6.0, 1.0)?,
             event_buffer: env.positive_usize("EVENT_BUFFER", 256)?,
             allowed_origins: env.get("ALLOWED_ORIGINS").map(|list| {
                 list.split(',')
@@ -322,6 +329,8 @@ impl Settings {
                 code_per_address: env.positive_u32("CODE_ATTEMPTS_PER_MINUTE_PER_ADDRESS", 5)?,
                 code_per_ip: env.positive_u32("CODE_ATTEMPTS_PER_MINUTE_PER_IP", 10)?,
                 register_per_ip: env.positive_u32("REGISTRATIONS_PER_MINUTE_PER_IP", 10)?,
+                message_per_user: env.positive_u32("MESSAGES_PER_MINUTE_PER_USER", 30)?,
+                typing_per_user: env.positive_u32("TYPING_PER_MINUTE_PER_USER", 60)?,
             },
             mail: MailSettings {
                 poll_interval: env.positive_duration("MAIL_POLL_INTERVAL_SECONDS", 5.0, 1.0)?,

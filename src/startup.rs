@@ -13,7 +13,7 @@ use crate::{
     auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
     config::Settings,
     db,
-    realtime::{broker::Broker, registry::Registry},
+    realtime::{broker::Broker, presence::RoomPresence, registry::Registry, typing::Typing},
     seed,
     sessions::{self, SessionEvents},
     state::AppState,
@@ -51,13 +51,16 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             "JWT_SECRET is unset: tokens are signed with a random secret and stop working when this process ends"
         );
     }
+    let broker = Broker::in_memory(settings.event_buffer);
     Ok(AppState {
         hasher: PasswordHasher::new(settings.auth.hash_concurrency),
         tokens: Arc::new(TokenKeys::new(settings.jwt_secret.as_deref())),
         rate_limits: Arc::new(RateLimits::new(&settings.rate_limits)),
         session_cache: SessionCache::new(settings.session_touch_interval),
-        registry: Registry::new(settings.max_connections_per_user),
-        broker: Broker::in_memory(settings.event_buffer),
+        registry: Registry::with_presence(settings.max_connections_per_user, broker.clone()),
+        room_presence: RoomPresence::new(broker.clone()),
+        typing: Arc::new(Typing::default()),
+        broker,
         settings: Arc::new(settings),
         db,
         statements,

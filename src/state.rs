@@ -11,7 +11,7 @@ use crate::{
     auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
     config::Settings,
     db::StatementCounter,
-    realtime::{broker::Broker, registry::Registry},
+    realtime::{broker::Broker, presence::RoomPresence, registry::Registry, typing::Typing},
     sessions::SessionEvents,
 };
 
@@ -42,6 +42,10 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     /// Publishes and delivers events to subscriptions.
     pub broker: Broker,
+    /// Who is subscribed to which room.
+    pub room_presence: Arc<RoomPresence>,
+    /// Who is typing where.
+    pub typing: Arc<Typing>,
     /// The live subscription sockets of this instance.
     pub registry: Arc<Registry>,
     /// Woken after mail is queued, so the worker delivers it without waiting for its poll.

@@ -11,6 +11,9 @@ mod m20261123_000005_create_session;
 mod m20261123_000006_create_one_time_code;
 mod m20261123_000007_create_mail_outbox;
 mod m20261123_000008_create_notification;
+mod m20261123_000009_create_chat_room;
+mod m20261123_000010_create_chat_message;
+mod m20261123_000011_create_contact;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -27,6 +30,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_create_one_time_code::Migration),
             Box::new(m20261123_000007_create_mail_outbox::Migration),
             Box::new(m20261123_000008_create_notification::Migration),
+            Box::new(m20261123_000009_create_chat_room::Migration),
+            Box::new(m20261123_000010_create_chat_message::Migration),
+            Box::new(m20261123_000011_create_contact::Migration),
         ]
     }
 }

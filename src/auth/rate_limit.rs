@@ -1,9 +1,11 @@
 //! Rate limits for logins, password-reset requests, code submissions and registrations, per
-//! address and per client IP. In-process (governor): each instance counts its own traffic.
+//! address and per client IP; for chat messages and typing, per user. In-process (governor):
+//! each instance counts its own traffic.
 
 use std::{hash::Hash, net::IpAddr, num::NonZeroU32};
 
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock as _};
+use uuid::Uuid;
 
 use crate::{config::RateLimitSettings, error::AppError};
 
@@ -42,6 +44,8 @@ pub struct RateLimits {
     code_per_address: Limit<String>,
     code_per_ip: Limit<IpAddr>,
     register_per_ip: Limit<IpAddr>,
+    message_per_user: Limit<Uuid>,
+    typing_per_user: Limit<Uuid>,
 }
 
 impl RateLimits {
@@ -56,6 +60,8 @@ impl RateLimits {
             code_per_address: Limit::per_minute(settings.code_per_address),
             code_per_ip: Limit::per_minute(settings.code_per_ip),
             register_per_ip: Limit::per_minute(settings.register_per_ip),
+            message_per_user: Limit::per_minute(settings.message_per_user),
+            typing_per_user: Limit::per_minute(settings.typing_per_user),
         }
     }
 
@@ -96,6 +102,23 @@ impl RateLimits {
         self.check(None, (&self.register_per_ip, ip))
     }
 
+    /// One `sendMessage` by `user_id`. Keyed by user, not IP: a signed-in flood is one
+    /// account's doing wherever it comes from, and users behind one NAT do not share a quota.
+    pub fn message(&self, user_id: Uuid) -> Result<(), AppError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.message_per_user.check(&user_id)
+    }
+
+    /// One `setTyping` by `user_id`.
+    pub fn typing(&self, user_id: Uuid) -> Result<(), AppError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.typing_per_user.check(&user_id)
+    }
+
     /// Drops the state of keys that are back to a full burst, so memory follows live traffic.
     pub fn forget_idle(&self) {
         self.login_per_address.forget_idle();
@@ -105,5 +128,7 @@ impl RateLimits {
         self.code_per_address.forget_idle();
         self.code_per_ip.forget_idle();
         self.register_per_ip.forget_idle();
+        self.message_per_user.forget_idle();
+        self.typing_per_user.forget_idle();
     }
 }

@@ -2,7 +2,9 @@
 //! query functions the rest of the server calls. Query functions take `&impl ConnectionTrait`
 //! so they work on the pool and inside a transaction alike.
 
+pub mod chat;
 pub mod codes;
+pub mod contacts;
 pub mod entities;
 pub mod feed;
 pub mod notifications;

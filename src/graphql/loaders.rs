@@ -17,6 +17,8 @@ use super::context::Viewer;
 use crate::{
     db::{
         self,
+        chat::MessageWithAuthor,
+        entities::chat_room,
         feed::{CommentWithAuthor, PostWithAuthor},
         users::UserRecord,
     },
@@ -47,6 +49,13 @@ pub struct CommentersKey(pub Uuid, pub u64);
 /// Whether the viewer liked a post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LikedByViewerKey(pub Uuid);
+/// A chat room by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoomKey(pub Uuid);
+/// The latest page of `n` messages of a room: up to `n + 1` messages with their authors,
+/// newest first (the extra one tells whether older messages exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoomMessagesKey(pub Uuid, pub u64);
 
 /// Loads feed data in batches.
 pub struct FeedLoader {
@@ -182,6 +191,34 @@ impl Loader<LikedByViewerKey> for FeedLoader {
     }
 }
 
+impl Loader<RoomKey> for FeedLoader {
+    type Value = chat_room::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[RoomKey]) -> Result<HashMap<RoomKey, chat_room::Model>, LoadError> {
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let rooms = db::chat::rooms_by_ids(&self.db, &ids).await.map_err(load_error)?;
+        Ok(rooms.into_iter().map(|room| (RoomKey(room.id), room)).collect())
+    }
+}
+
+impl Loader<RoomMessagesKey> for FeedLoader {
+    type Value = Vec<MessageWithAuthor>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[RoomMessagesKey],
+    ) -> Result<HashMap<RoomMessagesKey, Vec<MessageWithAuthor>>, LoadError> {
+        load_per_size(
+            keys,
+            |key| (key.0, key.1),
+            |ids, size| async move { db::chat::latest_messages(&self.db, &ids, size + 1).await },
+        )
+        .await
+    }
+}
+
 /// The `first` argument of a selected list field, or `default` when absent or null; `None`
 /// when out of range (the field's resolver reports that error itself).
 fn first_argument(field: &SelectionField<'_>, default: u64) -> Option<u64> {
@@ -240,5 +277,35 @@ pub async fn prefetch_post_lists(
             Ok(())
         },
     )?;
+    Ok(())
+}
+
+/// Loads what `node` (the selection of a `Notification`) asks for, for all of `rows` at once:
+/// actors, posts (with their nested lists) and comments, one batch per kind, so each
+/// notification then resolves from the cache. Used by the `notifications` query (a page) and
+/// subscription (the backlog).
+pub async fn prefetch_notifications(
+    loader: &RequestLoader,
+    node: Lookahead<'_>,
+    rows: &[crate::db::entities::notification::Model],
+) -> Result<(), LoadError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if node.field("actor").exists() {
+        let actors: BTreeSet<Uuid> = rows.iter().map(|row| row.actor_id).collect();
+        loader.load_many(actors.into_iter().map(UserKey)).await?;
+    }
+    let post = node.field("post");
+    // A comment's post is the notification's post, so one batch serves both selections.
+    if post.exists() || node.field("comment").field("post").exists() {
+        let posts: Vec<Uuid> = rows.iter().filter_map(|row| row.post_id).collect::<BTreeSet<_>>().into_iter().collect();
+        loader.load_many(posts.iter().copied().map(PostKey)).await?;
+        prefetch_post_lists(loader, post, &posts).await?;
+    }
+    if node.field("comment").exists() {
+        let comments: BTreeSet<Uuid> = rows.iter().filter_map(|row| row.comment_id).collect();
+        loader.load_many(comments.into_iter().map(CommentKey)).await?;
+    }
     Ok(())
 }

@@ -30,11 +30,56 @@ pub enum Topic {
     Revocation,
 }
 
+/// A chat message as it was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedMessage {
+    /// The message id.
+    pub id: Uuid,
+    /// Its room.
+    pub room_id: Uuid,
+    /// Its author.
+    pub author_id: Uuid,
+    /// The trimmed body.
+    pub body: String,
+    /// When it was stored.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Something that happened.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// A notification was stored for its recipient.
+    /// A notification was stored for its recipient (topic `User(recipient)`).
     Notification(notification::Model),
+    /// A message was stored in a room (topic `Room(room)`).
+    MessagePosted(PostedMessage),
+    /// A user's first live subscription to the room began (topic `Room(room)`).
+    MemberJoined {
+        /// Who joined.
+        user_id: Uuid,
+        /// Distinct users online in the room, the joiner included.
+        online_count: usize,
+    },
+    /// A user's last live subscription to the room ended (topic `Room(room)`).
+    MemberLeft {
+        /// Who left.
+        user_id: Uuid,
+        /// Distinct users online in the room after the leave.
+        online_count: usize,
+    },
+    /// A member started or stopped typing (topic `Room(room)`).
+    TypingChanged {
+        /// Who.
+        user_id: Uuid,
+        /// Typing now.
+        typing: bool,
+    },
+    /// A user went online (first socket) or offline (last socket closed) (topic `Presence`).
+    PresenceChanged {
+        /// Who.
+        user_id: Uuid,
+        /// Online now.
+        online: bool,
+    },
 }
 
 /// The listener fell behind by more than the channel's bound and lost events.

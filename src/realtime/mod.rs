@@ -3,6 +3,8 @@
 
 pub mod broker;
 pub mod expiry;
+pub mod presence;
 pub mod protocol;
 pub mod registry;
 pub mod socket;
+pub mod typing;

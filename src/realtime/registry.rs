@@ -17,6 +17,8 @@ use std::{
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::broker::{Broker, Event, Topic};
+
 /// Identifies one socket within this instance.
 pub type ConnectionId = u64;
 
@@ -153,6 +155,8 @@ pub struct Registry {
     max_per_user: usize,
     /// Sockets closed by idle expiry since this instance started.
     idle_expired: AtomicU64,
+    /// Where a user's first socket (online) and last socket (offline) are announced.
+    presence: Option<Broker>,
 }
 
 /// A socket's place in the registry; dropping it removes the entry (exactly once).
@@ -188,12 +192,22 @@ pub struct RegistryCounts {
 impl Registry {
     /// An empty registry allowing `max_per_user` sockets per user.
     pub fn new(max_per_user: u32) -> Arc<Self> {
+        Self::build(max_per_user, None)
+    }
+
+    /// A registry that announces users going online and offline on `Topic::Presence`.
+    pub fn with_presence(max_per_user: u32, broker: Broker) -> Arc<Self> {
+        Self::build(max_per_user, Some(broker))
+    }
+
+    fn build(max_per_user: u32, presence: Option<Broker>) -> Arc<Self> {
         Arc::new(Self {
             index: Mutex::new(Index::default()),
             next_id: AtomicU64::new(1),
             epoch: Instant::now(),
             max_per_user: max_per_user as usize,
             idle_expired: AtomicU64::new(0),
+            presence,
         })
     }
 
@@ -219,29 +233,49 @@ impl Registry {
             epoch: self.epoch,
         });
         handle.touch();
-        {
+        let first = {
             let mut index = self.lock();
             if index.by_user.get(&user_id).is_some_and(|ids| ids.len() >= self.max_per_user) {
                 return None;
             }
             index.connections.insert(id, handle.clone());
             index.by_session.entry(session_id).or_default().insert(id);
-            index.by_user.entry(user_id).or_default().insert(id);
+            let sockets = index.by_user.entry(user_id).or_default();
+            sockets.insert(id);
+            sockets.len() == 1
+        };
+        if first {
+            self.announce(user_id, true);
         }
         Some(Registration { registry: self.clone(), handle })
     }
 
     fn remove(&self, handle: &ConnectionHandle) {
-        let mut guard = self.lock();
-        let index = &mut *guard;
-        index.connections.remove(&handle.id);
-        for (map, key) in [(&mut index.by_session, handle.session_id), (&mut index.by_user, handle.user_id)] {
-            if let Some(ids) = map.get_mut(&key) {
-                ids.remove(&handle.id);
-                if ids.is_empty() {
-                    map.remove(&key);
+        let last = {
+            let mut guard = self.lock();
+            let index = &mut *guard;
+            index.connections.remove(&handle.id);
+            let mut last = false;
+            for (map, key) in [(&mut index.by_session, handle.session_id), (&mut index.by_user, handle.user_id)] {
+                if let Some(ids) = map.get_mut(&key) {
+                    ids.remove(&handle.id);
+                    if ids.is_empty() {
+                        map.remove(&key);
+                        last = key == handle.user_id;
+                    }
                 }
             }
+            last
+        };
+        if last {
+            self.announce(handle.user_id, false);
+        }
+    }
+
+    /// Publishes a user's change between online and offline (outside the lock).
+    fn announce(&self, user_id: Uuid, online: bool) {
+        if let Some(broker) = &self.presence {
+            broker.publish(Topic::Presence, Event::PresenceChanged { user_id, online });
         }
     }
 

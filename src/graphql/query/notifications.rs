@@ -1,16 +1,13 @@
 //! `notifications`: the viewer's notifications, newest first, as a Relay connection.
 
-use std::collections::BTreeSet;
-
-use async_graphql::{Context, Lookahead, Object};
-use uuid::Uuid;
+use async_graphql::{Context, Object};
 
 use crate::{
-    db::{self, entities::notification, feed::FeedPosition},
+    db::{self, feed::FeedPosition},
     error::AppError,
     graphql::{
         context,
-        loaders::{CommentKey, LoadError, PostKey, RequestLoader, UserKey, prefetch_post_lists},
+        loaders::prefetch_notifications,
         types::{
             Notification, NotificationConnection, NotificationEdge, PageInfo,
             page::{decode_cursor, encode_cursor, page_size},
@@ -49,7 +46,7 @@ impl NotificationsQuery {
         let has_next_page = rows.len() as u64 > first;
         rows.truncate(first as usize);
         let node = ctx.look_ahead().field("edges").field("node");
-        prefetch(context::loader(ctx)?, node, &rows).await.map_err(context::load_failed)?;
+        prefetch_notifications(context::loader(ctx)?, node, &rows).await.map_err(context::load_failed)?;
         let edges: Vec<NotificationEdge> = rows
             .into_iter()
             .map(|row| NotificationEdge {
@@ -68,29 +65,4 @@ impl NotificationsQuery {
             recipient_id: viewer.user_id,
         })
     }
-}
-
-/// Loads what `node` (the selection of a `Notification`) asks for, for the whole page at
-/// once: actors, posts (with their nested lists) and comments, one statement per kind.
-///
-/// As for the feed, asking for every key of the page in one `load_many` keeps the batches
-/// deterministic; the `Notification` resolvers then find their values in the cache.
-async fn prefetch(loader: &RequestLoader, node: Lookahead<'_>, rows: &[notification::Model]) -> Result<(), LoadError> {
-    if node.field("actor").exists() {
-        let actors: BTreeSet<Uuid> = rows.iter().map(|row| row.actor_id).collect();
-        loader.load_many(actors.into_iter().map(UserKey)).await?;
-    }
-    let post = node.field("post");
-    // A comment's post is the notification's post, so one batch serves both selections.
-    let comment_post = node.field("comment").field("post");
-    if post.exists() || comment_post.exists() {
-        let posts: Vec<Uuid> = rows.iter().filter_map(|row| row.post_id).collect::<BTreeSet<_>>().into_iter().collect();
-        loader.load_many(posts.iter().copied().map(PostKey)).await?;
-        prefetch_post_lists(loader, post, &posts).await?;
-    }
-    if node.field("comment").exists() {
-        let comments: BTreeSet<Uuid> = rows.iter().filter_map(|row| row.comment_id).collect();
-        loader.load_many(comments.into_iter().map(CommentKey)).await?;
-    }
-    Ok(())
 }

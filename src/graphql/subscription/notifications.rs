@@ -6,12 +6,12 @@
 //! that the backlog already held is skipped by id.
 
 use std::{
-    collections::{BTreeSet, HashSet},
+    collections::HashSet,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use async_graphql::{Context, Lookahead, Subscription};
+use async_graphql::{Context, Subscription};
 use futures_util::{Stream, StreamExt as _, stream};
 use uuid::Uuid;
 
@@ -21,8 +21,8 @@ use crate::{
     graphql::{
         context,
         loaders::{
-            CommentKey, CommentersKey, CommentsKey, LikedByViewerKey, LikersKey, LoadError, PostKey, RequestLoader,
-            UserKey, prefetch_post_lists,
+            CommentKey, CommentersKey, CommentsKey, LikedByViewerKey, LikersKey, PostKey, RequestLoader, UserKey,
+            prefetch_notifications,
         },
         types::Notification,
     },
@@ -66,7 +66,7 @@ impl NotificationsSubscription {
         // after each event instead (see `Live::next`), and needs it for the backlog: loaded
         // here in one batch per kind, the backlog's events then resolve from the cache.
         loader.enable_all_cache(true);
-        prefetch(loader, ctx.look_ahead(), &backlog).await.map_err(context::load_failed)?;
+        prefetch_notifications(loader, ctx.look_ahead(), &backlog).await.map_err(context::load_failed)?;
         let live = Live {
             events,
             recipient: viewer.user_id,
@@ -110,6 +110,7 @@ struct Repeats {
 }
 
 impl Repeats {
+    /// Keeps `ids`, the backlog just read, for [`REPEAT_WINDOW`].
     fn new(ids: HashSet<Uuid>) -> Self {
         Self { ids: (!ids.is_empty()).then_some(ids), until: Instant::now() + REPEAT_WINDOW }
     }
@@ -128,8 +129,11 @@ impl Repeats {
 
 /// The live part of one `notifications` subscription.
 struct Live<'ctx> {
+    /// The viewer's topic, listened on since before the backlog read.
     events: broker::Subscription,
+    /// The viewer.
     recipient: Uuid,
+    /// What the backlog sent, not to be sent again.
     repeats: Repeats,
     /// The request's loader, shared by every event of the subscription.
     loader: &'ctx RequestLoader,
@@ -196,31 +200,6 @@ fn forget_cached(loader: &RequestLoader) {
     loader.clear::<CommentsKey>();
     loader.clear::<CommentersKey>();
     loader.clear::<LikedByViewerKey>();
-}
-
-/// Loads what `node` (the selection of a `Notification`) asks for, for the whole backlog at
-/// once: actors, posts (with their nested lists) and comments, one batch per kind, so the
-/// backlog's events then resolve from the cache instead of one statement each.
-async fn prefetch(loader: &RequestLoader, node: Lookahead<'_>, rows: &[notification::Model]) -> Result<(), LoadError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    if node.field("actor").exists() {
-        let actors: BTreeSet<Uuid> = rows.iter().map(|row| row.actor_id).collect();
-        loader.load_many(actors.into_iter().map(UserKey)).await?;
-    }
-    let post = node.field("post");
-    // A comment's post is the notification's post, so one batch serves both selections.
-    if post.exists() || node.field("comment").field("post").exists() {
-        let posts: Vec<Uuid> = rows.iter().filter_map(|row| row.post_id).collect::<BTreeSet<_>>().into_iter().collect();
-        loader.load_many(posts.iter().copied().map(PostKey)).await?;
-        prefetch_post_lists(loader, post, &posts).await?;
-    }
-    if node.field("comment").exists() {
-        let comments: BTreeSet<Uuid> = rows.iter().filter_map(|row| row.comment_id).collect();
-        loader.load_many(comments.into_iter().map(CommentKey)).await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

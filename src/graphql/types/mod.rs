@@ -1,5 +1,6 @@
 //! The API's output types, built from database records, never derived on entities.
 
+pub mod chat;
 pub mod comment;
 pub mod notification;
 pub mod page;
@@ -8,6 +9,7 @@ pub mod scalars;
 pub mod session;
 pub mod user;
 
+pub use chat::{ChatMessage, ChatRoom, MessageConnection, MessageEdge};
 pub use comment::Comment;
 pub use notification::{Notification, NotificationConnection, NotificationEdge, NotificationKind};
 pub use page::PageInfo;

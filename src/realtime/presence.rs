@@ -1,0 +1,139 @@
+//! Room presence: who holds a live `roomEvents` subscription to which room. A user joins a
+//! room with their first subscription to it and leaves with their last, so a second tab is
+//! not a second join; joins and leaves are published to the room's topic.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use uuid::Uuid;
+
+use super::broker::{Broker, Event, Topic};
+
+/// Live room subscriptions of this instance, counted per room and user.
+pub struct RoomPresence {
+    /// room → user → live subscriptions. A std mutex: held for a few map operations, never
+    /// across an await.
+    rooms: Mutex<HashMap<Uuid, HashMap<Uuid, u32>>>,
+    broker: Broker,
+}
+
+/// One live subscription's membership; dropping it (the stream ended for any reason) leaves.
+pub struct RoomMembership {
+    presence: Arc<RoomPresence>,
+    room_id: Uuid,
+    user_id: Uuid,
+}
+
+impl Drop for RoomMembership {
+    fn drop(&mut self) {
+        self.presence.leave(self.room_id, self.user_id);
+    }
+}
+
+impl RoomPresence {
+    /// Empty presence publishing through `broker`.
+    pub fn new(broker: Broker) -> Arc<Self> {
+        Arc::new(Self { rooms: Mutex::new(HashMap::new()), broker })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, HashMap<Uuid, u32>>> {
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a new subscription of `user_id` to `room_id`; the user's first one publishes
+    /// MemberJoined.
+    pub fn join(self: &Arc<Self>, room_id: Uuid, user_id: Uuid) -> RoomMembership {
+        let joined = {
+            let mut rooms = self.lock();
+            let members = rooms.entry(room_id).or_default();
+            let count = members.entry(user_id).or_insert(0);
+            *count += 1;
+            (*count == 1).then_some(members.len())
+        };
+        if let Some(online_count) = joined {
+            self.broker.publish(Topic::Room(room_id), Event::MemberJoined { user_id, online_count });
+        }
+        RoomMembership { presence: self.clone(), room_id, user_id }
+    }
+
+    fn leave(&self, room_id: Uuid, user_id: Uuid) {
+        let left = {
+            let mut rooms = self.lock();
+            let Some(members) = rooms.get_mut(&room_id) else { return };
+            let last = match members.get_mut(&user_id) {
+                Some(count) if *count > 1 => {
+                    *count -= 1;
+                    false
+                }
+                Some(_) => {
+                    members.remove(&user_id);
+                    true
+                }
+                None => false,
+            };
+            let online_count = members.len();
+            if members.is_empty() {
+                rooms.remove(&room_id);
+            }
+            last.then_some(online_count)
+        };
+        if let Some(online_count) = left {
+            self.broker.publish(Topic::Room(room_id), Event::MemberLeft { user_id, online_count });
+        }
+    }
+
+    /// Users with a live subscription to `room_id`, in a stable order.
+    pub fn online_users(&self, room_id: Uuid) -> Vec<Uuid> {
+        let mut users: Vec<Uuid> =
+            self.lock().get(&room_id).map(|members| members.keys().copied().collect()).unwrap_or_default();
+        users.sort();
+        users
+    }
+
+    /// How many distinct users have a live subscription to `room_id`.
+    pub fn online_count(&self, room_id: Uuid) -> usize {
+        self.lock().get(&room_id).map_or(0, HashMap::len)
+    }
+
+    /// Rooms with at least one member (for leak checks).
+    pub fn rooms(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_tab_is_not_a_second_join_and_the_last_one_leaves() {
+        let broker = Broker::in_memory(16);
+        let presence = RoomPresence::new(broker.clone());
+        let (room, ann, bob) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let mut events = broker.subscribe(Topic::Room(room));
+        let first_tab = presence.join(room, ann);
+        let second_tab = presence.join(room, ann);
+        let bobs = presence.join(room, bob);
+        assert_eq!(presence.online_count(room), 2);
+        drop(first_tab);
+        drop(bobs);
+        drop(second_tab);
+        let mut seen = Vec::new();
+        while let Ok(Some(Ok(event))) = tokio::time::timeout(std::time::Duration::from_millis(10), events.recv()).await
+        {
+            seen.push((*event).clone());
+        }
+        assert_eq!(
+            seen,
+            vec![
+                Event::MemberJoined { user_id: ann, online_count: 1 },
+                Event::MemberJoined { user_id: bob, online_count: 2 },
+                Event::MemberLeft { user_id: bob, online_count: 1 },
+                Event::MemberLeft { user_id: ann, online_count: 0 },
+            ]
+        );
+        assert_eq!(presence.rooms(), 0, "an empty room leaves nothing behind");
+    }
+}
