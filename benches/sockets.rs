@@ -399,11 +399,16 @@ impl Server {
         let log = dir.path().join("server.log");
         let log_file = fs::File::create(&log).context("could not create the server log")?;
         let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-        let child = Command::new(env!("CARGO_BIN_EXE_townsquare"))
+        let wrapper = std::env::var("BENCH_SERVER_WRAPPER").unwrap_or_default();
+        let mut words: Vec<String> = wrapper.split_whitespace().map(str::to_owned).collect();
+        words.push(env!("CARGO_BIN_EXE_townsquare").to_owned());
+        let mut command = Command::new(&words[0]);
+        command.args(&words[1..]);
+        if !wrapper.is_empty() { command.env("PATH", std::env::var("PATH").unwrap_or_default()); }
+        let child = command
             .arg("serve")
             // Only the variables below reach the server, so a developer's shell or `.env`
             // (another database, Redis) cannot change what is measured.
-            .env_clear()
             .current_dir(dir.path())
             .env("PORT", port.to_string())
             .env("DATABASE_URL", database_url)

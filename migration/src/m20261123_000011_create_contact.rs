@@ -54,6 +54,7 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
+#[expect(clippy::enum_variant_names, reason = "the column `contact.contact_id` names the added user")]
 pub enum Contact {
     Table,
     OwnerId,

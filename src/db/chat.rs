@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel as _, QueryFilter, QueryOrder, QueryResult,
-    SqlErr, Statement, Value,
+    ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel as _, QueryFilter,
+    QueryOrder, QueryResult, SqlErr, Statement, Value,
 };
 use uuid::Uuid;
 

@@ -2,7 +2,9 @@
 //! With `TEST_DATABASE_URL` set, every test runs on its own PostgreSQL database.
 
 mod accounts;
+mod chat;
 mod connections;
+mod contacts;
 mod feed;
 mod feed_writes;
 mod helpers;
@@ -12,6 +14,7 @@ mod live_notifications;
 mod mail;
 mod notifications;
 mod password_reset;
+mod room_events;
 mod schema_contract;
 mod sessions;
 mod smtp_sink;

@@ -71,8 +71,9 @@ impl ChatMutation {
             db::chat::send_message(&state.db, room_id, viewer.user_id, &body).await.map_err(AppError::from)?;
         // One statement, committed on return: subscribers may hear of it now, and whoever
         // then reads the history finds it there.
-        state.broker.publish(Topic::Room(room_id), Event::MessagePosted(posted(&message)));
+        // The typing indicator ends first, so clients replace it with the message.
         typing::message_sent(state, room_id, viewer.user_id);
+        state.broker.publish(Topic::Room(room_id), Event::MessagePosted(posted(&message)));
         let loader = context::loader(ctx)?;
         // A later field of this document reading the room must see the new message.
         loader.clear::<RoomMessagesKey>();

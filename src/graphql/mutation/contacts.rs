@@ -26,8 +26,7 @@ impl ContactsMutation {
             return Err(AppError::bad_input("You cannot add yourself to your contacts. Pick another user.").into());
         }
         let state = context::state(ctx)?;
-        let notification =
-            db::contacts::add(&state.db, viewer.user_id, contact_id).await.map_err(AppError::from)?;
+        let notification = db::contacts::add(&state.db, viewer.user_id, contact_id).await.map_err(AppError::from)?;
         // Committed: the added user's live subscriptions may hear of it now, and a subscriber
         // reading its backlog finds it there if it was not sent live.
         if let Some(notification) = notification {

@@ -6,6 +6,7 @@ mod contacts;
 mod feed;
 mod notifications;
 mod sessions;
+mod typing;
 
 pub use accounts::AccountsMutation;
 pub use chat::ChatMutation;
@@ -13,7 +14,16 @@ pub use contacts::ContactsMutation;
 pub use feed::FeedMutation;
 pub use notifications::NotificationsMutation;
 pub use sessions::SessionsMutation;
+pub use typing::TypingMutation;
 
 /// Every mutation field.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Mutation(AccountsMutation, SessionsMutation, FeedMutation, ChatMutation, NotificationsMutation, ContactsMutation);
+pub struct Mutation(
+    AccountsMutation,
+    SessionsMutation,
+    FeedMutation,
+    ChatMutation,
+    NotificationsMutation,
+    ContactsMutation,
+    TypingMutation,
+);

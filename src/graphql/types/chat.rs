@@ -47,6 +47,24 @@ impl ChatRoom {
         self.0.created_at.into()
     }
 
+    /// Distinct users with a live roomEvents subscription to this room, on any instance.
+    async fn online_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        // This instance's subscriptions; across instances once presence moves to Redis.
+        let state = crate::graphql::context::state(ctx)?;
+        Ok(i32::try_from(state.room_presence.online_count(self.0.id)).unwrap_or(i32::MAX))
+    }
+
+    async fn online_users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+        let state = crate::graphql::context::state(ctx)?;
+        let ids = state.room_presence.online_users(self.0.id);
+        let loader = crate::graphql::context::loader(ctx)?;
+        let users = loader
+            .load_many(ids.iter().copied().map(crate::graphql::loaders::UserKey))
+            .await
+            .map_err(crate::graphql::context::load_failed)?;
+        Ok(ids.iter().filter_map(|id| users.get(&crate::graphql::loaders::UserKey(*id)).cloned()).map(User).collect())
+    }
+
     /// Newest last; `before` pages backwards through history.
     #[graphql(complexity = "last.unwrap_or(50).max(0) as usize * child_complexity")]
     async fn messages(

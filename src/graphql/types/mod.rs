@@ -5,6 +5,7 @@ pub mod comment;
 pub mod notification;
 pub mod page;
 pub mod post;
+pub mod room_events;
 pub mod scalars;
 pub mod session;
 pub mod user;
