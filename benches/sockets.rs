@@ -133,7 +133,6 @@ fn main() -> anyhow::Result<()> {
 struct Report {
     rss_start: u64,
     rss_warm: u64,
-    rss_inited: u64,
     rss_subscribed: u64,
     measured_sockets: usize,
     idle_cpu_percent: f64,
@@ -195,22 +194,13 @@ async fn measure(knobs: &Knobs, server: &Server, http: &reqwest::Client) -> anyh
     let rss_start = server.rss_kib()?;
     let tally = Arc::new(Tally::default());
     let stop = CancellationToken::new();
-    // Already fired: the warm-up sockets subscribe as soon as they are acknowledged.
-    let subscribe_now = CancellationToken::new();
-    subscribe_now.cancel();
-    client.open_many(WARM_SOCKETS, &subscribe_now, &stop, &tally).await?;
+    client.open_many(WARM_SOCKETS, &stop, &tally).await?;
     require_live(http, server, WARM_SOCKETS, WARM_SOCKETS).await?;
     tokio::time::sleep(SETTLE).await;
     let rss_warm = server.rss_kib()?;
 
     let measured_sockets = knobs.sockets - WARM_SOCKETS;
-    let subscribe_later = CancellationToken::new();
-    client.open_many(measured_sockets, &subscribe_later, &stop, &tally).await?;
-    require_live(http, server, knobs.sockets, WARM_SOCKETS).await?;
-    tokio::time::sleep(SETTLE).await;
-    let rss_inited = server.rss_kib()?;
-
-    subscribe_later.cancel();
+    client.open_many(measured_sockets, &stop, &tally).await?;
     require_live(http, server, knobs.sockets, knobs.sockets).await?;
     tokio::time::sleep(SETTLE).await;
     let rss_subscribed = server.rss_kib()?;
@@ -262,7 +252,6 @@ async fn measure(knobs: &Knobs, server: &Server, http: &reqwest::Client) -> anyh
     Ok(Report {
         rss_start,
         rss_warm,
-        rss_inited,
         rss_subscribed,
         measured_sockets,
         idle_cpu_percent,
@@ -287,7 +276,12 @@ fn print_report(knobs: &Knobs, r: &Report) -> bool {
     let per_socket = |from: u64, to: u64| to.saturating_sub(from) as f64 / r.measured_sockets as f64;
     let memory = per_socket(r.rss_warm, r.rss_subscribed);
     let cycle_rate = r.cycles as f64 / r.cycle_wall.as_secs_f64();
-    let cycles_per_cpu = r.cycles as f64 / r.cycle_server_cpu.max(f64::EPSILON);
+    // Below one clock tick of server CPU (a very short run) the rate is unknown, not infinite.
+    let cycles_per_cpu = if r.cycle_server_cpu > 0.0 {
+        format!("{:.0}/s", r.cycles as f64 / r.cycle_server_cpu)
+    } else {
+        "n/a".to_string()
+    };
     let percentile = |p: f64| {
         let rank = ((p * r.cycle_latency.len() as f64).ceil() as usize).clamp(1, r.cycle_latency.len().max(1));
         r.cycle_latency.get(rank - 1).copied().unwrap_or_default()
@@ -297,22 +291,12 @@ fn print_report(knobs: &Knobs, r: &Report) -> bool {
     println!("{:<58} {:>16}  target", "measure", "result");
     println!(
         "{:<58} {:>16}",
-        "server VmRSS: start / warm / inited / subscribed",
-        format!("{} / {} / {} / {} MiB", mib(r.rss_start), mib(r.rss_warm), mib(r.rss_inited), mib(r.rss_subscribed))
+        format!("server VmRSS: start / {WARM_SOCKETS} sockets / {} sockets", knobs.sockets),
+        format!("{} / {} / {} MiB", mib(r.rss_start), mib(r.rss_warm), mib(r.rss_subscribed))
     );
     println!(
         "{:<58} {:>12.2} KiB  at most {MEMORY_TARGET_KIB} KiB",
         "memory per idle socket with a subscription", memory
-    );
-    println!(
-        "{:<58} {:>12.2} KiB",
-        "  of which the socket after connection_init",
-        per_socket(r.rss_warm, r.rss_inited)
-    );
-    println!(
-        "{:<58} {:>12.2} KiB",
-        "  of which the notifications subscription",
-        per_socket(r.rss_inited, r.rss_subscribed)
     );
     println!(
         "{:<58} {:>14.3} %  at most {IDLE_CPU_TARGET_PERCENT}% of a core",
@@ -327,7 +311,7 @@ fn print_report(knobs: &Knobs, r: &Report) -> bool {
     );
     println!("{:<58} {:>16}", "server VmRSS after every socket closed", format!("{} MiB", mib(r.rss_after_close)));
     println!("{:<58} {:>14.0}/s", "cycles per second of wall time", cycle_rate);
-    println!("{:<58} {:>14.0}/s", "cycles per second of server CPU", cycles_per_cpu);
+    println!("{:<58} {:>16}", "cycles per second of server CPU", cycles_per_cpu);
     println!(
         "{:<58} {:>16}",
         "server / load generator CPU per cycle",
@@ -404,7 +388,9 @@ impl Server {
         words.push(env!("CARGO_BIN_EXE_townsquare").to_owned());
         let mut command = Command::new(&words[0]);
         command.args(&words[1..]);
-        if !wrapper.is_empty() { command.env("PATH", std::env::var("PATH").unwrap_or_default()); }
+        if !wrapper.is_empty() {
+            command.env("PATH", std::env::var("PATH").unwrap_or_default());
+        }
         let child = command
             .arg("serve")
             // Only the variables below reach the server, so a developer's shell or `.env`
@@ -493,19 +479,18 @@ struct Client {
 }
 
 impl Client {
-    /// Opens `count` sockets, `OPEN_CONCURRENCY` at a time, each acknowledged, and hands
-    /// each to a task of its own that sends `subscribe` once `subscribe` fires.
-    async fn open_many(
-        &self,
-        count: usize,
-        subscribe: &CancellationToken,
-        stop: &CancellationToken,
-        tally: &Arc<Tally>,
-    ) -> anyhow::Result<()> {
-        let mut opening = stream::iter(0..count).map(|_| self.open()).buffer_unordered(OPEN_CONCURRENCY);
+    /// Opens `count` sockets, `OPEN_CONCURRENCY` at a time, each acknowledged and subscribed,
+    /// and hands each to a task of its own.
+    async fn open_many(&self, count: usize, stop: &CancellationToken, tally: &Arc<Tally>) -> anyhow::Result<()> {
+        let opening = stream::iter(0..count).map(|_| async {
+            let mut socket = self.open().await?;
+            socket.send(Message::text(SUBSCRIBE)).await?;
+            anyhow::Ok(socket)
+        });
+        let mut opening = opening.buffer_unordered(OPEN_CONCURRENCY);
         while let Some(socket) = opening.next().await {
             tally.open.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(hold(socket?, subscribe.clone(), stop.clone(), tally.clone()));
+            tokio::spawn(hold(socket?, stop.clone(), tally.clone()));
         }
         Ok(())
     }
@@ -557,18 +542,11 @@ impl Client {
     }
 }
 
-/// Keeps one socket open: subscribes when `subscribe` fires, counts results, answers pings
-/// (by reading), and closes when `stop` fires.
-async fn hold(mut socket: Socket, subscribe: CancellationToken, stop: CancellationToken, tally: Arc<Tally>) {
-    let mut subscribed = false;
+/// Keeps one socket open: counts results, answers pings (by reading), and closes when
+/// `stop` fires.
+async fn hold(mut socket: Socket, stop: CancellationToken, tally: Arc<Tally>) {
     let ending = loop {
         tokio::select! {
-            () = subscribe.cancelled(), if !subscribed => {
-                subscribed = true;
-                if let Err(error) = socket.send(Message::text(SUBSCRIBE)).await {
-                    break Some(format!("subscribe failed: {error}"));
-                }
-            }
             () = stop.cancelled() => {
                 let _ = socket.close(None).await;
                 let _ = tokio::time::timeout(WAIT, async { while let Some(Ok(_)) = socket.next().await {} }).await;

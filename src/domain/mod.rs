@@ -2,9 +2,11 @@
 //! that failed in a sentence the user can act on. Past construction, code can trust them.
 
 mod account;
+mod room;
 mod text;
 
 pub use account::{DisplayName, Email, Password, Username};
+pub use room::RoomName;
 pub use text::{CommentBody, MessageBody, PostBody};
 
 /// An input that breaks a rule; the message says which and how to fix it.

@@ -15,7 +15,7 @@ use std::{
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::db::entities::notification;
+use crate::db::{entities::notification, users::UserRecord};
 
 /// Where an event is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,15 +37,16 @@ pub struct PostedMessage {
     pub id: Uuid,
     /// Its room.
     pub room_id: Uuid,
-    /// Its author.
-    pub author_id: Uuid,
+    /// Its author, carried along so no subscriber looks the author up again.
+    pub author: UserRecord,
     /// The trimmed body.
     pub body: String,
     /// When it was stored.
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Something that happened.
+/// Something that happened. Events carry the records their subscribers show (authors,
+/// members), so delivering one to thousands of subscribers reads nothing from the database.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A notification was stored for its recipient (topic `User(recipient)`).
@@ -55,21 +56,21 @@ pub enum Event {
     /// A user's first live subscription to the room began (topic `Room(room)`).
     MemberJoined {
         /// Who joined.
-        user_id: Uuid,
+        user: UserRecord,
         /// Distinct users online in the room, the joiner included.
         online_count: usize,
     },
     /// A user's last live subscription to the room ended (topic `Room(room)`).
     MemberLeft {
         /// Who left.
-        user_id: Uuid,
+        user: UserRecord,
         /// Distinct users online in the room after the leave.
         online_count: usize,
     },
     /// A member started or stopped typing (topic `Room(room)`).
     TypingChanged {
         /// Who.
-        user_id: Uuid,
+        user: UserRecord,
         /// Typing now.
         typing: bool,
     },

@@ -10,12 +10,18 @@ use std::{
 use uuid::Uuid;
 
 use super::broker::{Broker, Event, Topic};
+use crate::db::users::UserRecord;
+
+/// A member of a room: their live subscriptions to it, and their record for snapshots.
+struct Member {
+    subscriptions: u32,
+    user: UserRecord,
+}
 
 /// Live room subscriptions of this instance, counted per room and user.
 pub struct RoomPresence {
-    /// room → user → live subscriptions. A std mutex: held for a few map operations, never
-    /// across an await.
-    rooms: Mutex<HashMap<Uuid, HashMap<Uuid, u32>>>,
+    /// room → user → member. A std mutex: held for a few map operations, never across an await.
+    rooms: Mutex<HashMap<Uuid, HashMap<Uuid, Member>>>,
     broker: Broker,
 }
 
@@ -38,22 +44,23 @@ impl RoomPresence {
         Arc::new(Self { rooms: Mutex::new(HashMap::new()), broker })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, HashMap<Uuid, u32>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, HashMap<Uuid, Member>>> {
         self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts a new subscription of `user_id` to `room_id`; the user's first one publishes
+    /// Counts a new subscription of `user` to `room_id`; the user's first one publishes
     /// MemberJoined.
-    pub fn join(self: &Arc<Self>, room_id: Uuid, user_id: Uuid) -> RoomMembership {
+    pub fn join(self: &Arc<Self>, room_id: Uuid, user: UserRecord) -> RoomMembership {
+        let user_id = user.id;
         let joined = {
             let mut rooms = self.lock();
             let members = rooms.entry(room_id).or_default();
-            let count = members.entry(user_id).or_insert(0);
-            *count += 1;
-            (*count == 1).then_some(members.len())
+            let member = members.entry(user_id).or_insert_with(|| Member { subscriptions: 0, user: user.clone() });
+            member.subscriptions += 1;
+            (member.subscriptions == 1).then_some(members.len())
         };
         if let Some(online_count) = joined {
-            self.broker.publish(Topic::Room(room_id), Event::MemberJoined { user_id, online_count });
+            self.broker.publish(Topic::Room(room_id), Event::MemberJoined { user, online_count });
         }
         RoomMembership { presence: self.clone(), room_id, user_id }
     }
@@ -62,33 +69,33 @@ impl RoomPresence {
         let left = {
             let mut rooms = self.lock();
             let Some(members) = rooms.get_mut(&room_id) else { return };
-            let last = match members.get_mut(&user_id) {
-                Some(count) if *count > 1 => {
-                    *count -= 1;
-                    false
+            let gone = match members.get_mut(&user_id) {
+                Some(member) if member.subscriptions > 1 => {
+                    member.subscriptions -= 1;
+                    None
                 }
-                Some(_) => {
-                    members.remove(&user_id);
-                    true
-                }
-                None => false,
+                Some(_) => members.remove(&user_id),
+                None => None,
             };
             let online_count = members.len();
             if members.is_empty() {
                 rooms.remove(&room_id);
             }
-            last.then_some(online_count)
+            gone.map(|member| (member.user, online_count))
         };
-        if let Some(online_count) = left {
-            self.broker.publish(Topic::Room(room_id), Event::MemberLeft { user_id, online_count });
+        if let Some((user, online_count)) = left {
+            self.broker.publish(Topic::Room(room_id), Event::MemberLeft { user, online_count });
         }
     }
 
-    /// Users with a live subscription to `room_id`, in a stable order.
-    pub fn online_users(&self, room_id: Uuid) -> Vec<Uuid> {
-        let mut users: Vec<Uuid> =
-            self.lock().get(&room_id).map(|members| members.keys().copied().collect()).unwrap_or_default();
-        users.sort();
+    /// Users with a live subscription to `room_id`, by username.
+    pub fn online_users(&self, room_id: Uuid) -> Vec<UserRecord> {
+        let mut users: Vec<UserRecord> = self
+            .lock()
+            .get(&room_id)
+            .map(|members| members.values().map(|member| member.user.clone()).collect())
+            .unwrap_or_default();
+        users.sort_by(|a, b| a.username.cmp(&b.username));
         users
     }
 
@@ -107,16 +114,29 @@ impl RoomPresence {
 mod tests {
     use super::*;
 
+    fn user(name: &str) -> UserRecord {
+        UserRecord {
+            id: Uuid::now_v7(),
+            email: format!("{name}@example.com"),
+            username: name.into(),
+            display_name: name.into(),
+            email_verified_at: None,
+            role: "USER".into(),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
     #[tokio::test]
     async fn a_second_tab_is_not_a_second_join_and_the_last_one_leaves() {
         let broker = Broker::in_memory(16);
         let presence = RoomPresence::new(broker.clone());
-        let (room, ann, bob) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (room, ann, bob) = (Uuid::now_v7(), user("ann"), user("bob"));
         let mut events = broker.subscribe(Topic::Room(room));
-        let first_tab = presence.join(room, ann);
-        let second_tab = presence.join(room, ann);
-        let bobs = presence.join(room, bob);
+        let first_tab = presence.join(room, ann.clone());
+        let second_tab = presence.join(room, ann.clone());
+        let bobs = presence.join(room, bob.clone());
         assert_eq!(presence.online_count(room), 2);
+        assert_eq!(presence.online_users(room), vec![ann.clone(), bob.clone()]);
         drop(first_tab);
         drop(bobs);
         drop(second_tab);
@@ -128,10 +148,10 @@ mod tests {
         assert_eq!(
             seen,
             vec![
-                Event::MemberJoined { user_id: ann, online_count: 1 },
-                Event::MemberJoined { user_id: bob, online_count: 2 },
-                Event::MemberLeft { user_id: bob, online_count: 1 },
-                Event::MemberLeft { user_id: ann, online_count: 0 },
+                Event::MemberJoined { user: ann.clone(), online_count: 1 },
+                Event::MemberJoined { user: bob.clone(), online_count: 2 },
+                Event::MemberLeft { user: bob, online_count: 1 },
+                Event::MemberLeft { user: ann, online_count: 0 },
             ]
         );
         assert_eq!(presence.rooms(), 0, "an empty room leaves nothing behind");

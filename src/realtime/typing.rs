@@ -12,7 +12,7 @@ use std::{
 use uuid::Uuid;
 
 use super::broker::{Event, Topic};
-use crate::state::AppState;
+use crate::{db::users::UserRecord, state::AppState};
 
 /// Members typing now, each with the generation of its latest renewal.
 #[derive(Default)]
@@ -35,16 +35,17 @@ impl Typing {
 }
 
 /// `setTyping`: announces a change to the room, and schedules the lapse of a `true`.
-pub fn set_typing(state: &AppState, room_id: Uuid, user_id: Uuid, typing: bool) {
+pub fn set_typing(state: &AppState, room_id: Uuid, user: UserRecord, typing: bool) {
+    let user_id = user.id;
     if !typing {
-        stop(state, room_id, user_id);
+        stop(state, room_id, &user);
         return;
     }
     let generation = state.typing.generations.fetch_add(1, Ordering::Relaxed) + 1;
     let already_typing = state.typing.lock().insert((room_id, user_id), generation).is_some();
     // A renewal only moves the lapse; the others already see this member typing.
     if !already_typing {
-        state.broker.publish(Topic::Room(room_id), Event::TypingChanged { user_id, typing: true });
+        state.broker.publish(Topic::Room(room_id), Event::TypingChanged { user: user.clone(), typing: true });
     }
     let state = state.clone();
     let lapse = state.settings.typing_timeout;
@@ -62,20 +63,20 @@ pub fn set_typing(state: &AppState, room_id: Uuid, user_id: Uuid, typing: bool) 
                     current
                 };
                 if expired {
-                    state.broker.publish(Topic::Room(room_id), Event::TypingChanged { user_id, typing: false });
+                    state.broker.publish(Topic::Room(room_id), Event::TypingChanged { user, typing: false });
                 }
             }
         }
     });
 }
 
-/// A message from `user_id` ends their typing in `room_id`.
-pub fn message_sent(state: &AppState, room_id: Uuid, user_id: Uuid) {
-    stop(state, room_id, user_id);
+/// A message from `user` ends their typing in `room_id`.
+pub fn message_sent(state: &AppState, room_id: Uuid, user: &UserRecord) {
+    stop(state, room_id, user);
 }
 
-fn stop(state: &AppState, room_id: Uuid, user_id: Uuid) {
-    if state.typing.lock().remove(&(room_id, user_id)).is_some() {
-        state.broker.publish(Topic::Room(room_id), Event::TypingChanged { user_id, typing: false });
+fn stop(state: &AppState, room_id: Uuid, user: &UserRecord) {
+    if state.typing.lock().remove(&(room_id, user.id)).is_some() {
+        state.broker.publish(Topic::Room(room_id), Event::TypingChanged { user: user.clone(), typing: false });
     }
 }

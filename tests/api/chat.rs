@@ -195,7 +195,7 @@ async fn a_sent_message_is_published_to_its_room_after_it_is_stored() {
         .expect("no events lost");
     let Event::MessagePosted(posted) = event.as_ref() else { panic!("a MessagePosted event: {event:?}") };
     assert_eq!(posted.id.to_string(), message["id"].as_str().expect("an id"));
-    assert_eq!((posted.room_id, posted.author_id, posted.body.as_str()), (room_id, ann.id, "hi"));
+    assert_eq!((posted.room_id, posted.author.id, posted.body.as_str()), (room_id, ann.id, "hi"));
     let stored = history(&app, &ann, &room, None, None).await;
     assert_eq!(bodies(&stored), ["hi"], "whoever hears of it can read it: {stored}");
 }

@@ -6,10 +6,10 @@ use uuid::Uuid;
 use crate::{
     db::{
         self,
-        chat::{MessageWithAuthor, RoomName, room_not_found},
+        chat::{MessageWithAuthor, room_not_found},
         entities::chat_message,
     },
-    domain::MessageBody,
+    domain::{MessageBody, RoomName},
     error::AppError,
     graphql::{
         context,
@@ -27,11 +27,11 @@ use crate::{
 pub struct ChatMutation;
 
 /// The event that tells a room's subscribers about a stored message.
-fn posted(message: &chat_message::Model) -> PostedMessage {
+fn posted(message: &chat_message::Model, author: &crate::db::users::UserRecord) -> PostedMessage {
     PostedMessage {
         id: message.id,
         room_id: message.room_id,
-        author_id: message.author_id,
+        author: author.clone(),
         body: message.body.clone(),
         created_at: message.created_at,
     }
@@ -69,19 +69,20 @@ impl ChatMutation {
         state.rate_limits.message(viewer.user_id)?;
         let message =
             db::chat::send_message(&state.db, room_id, viewer.user_id, &body).await.map_err(AppError::from)?;
-        // One statement, committed on return: subscribers may hear of it now, and whoever
-        // then reads the history finds it there.
-        // The typing indicator ends first, so clients replace it with the message.
-        typing::message_sent(state, room_id, viewer.user_id);
-        state.broker.publish(Topic::Room(room_id), Event::MessagePosted(posted(&message)));
         let loader = context::loader(ctx)?;
         // A later field of this document reading the room must see the new message.
         loader.clear::<RoomMessagesKey>();
+        // Loaded once here and carried by the event, so no subscriber loads it again.
         let author = loader
             .load_one(UserKey(viewer.user_id))
             .await
             .map_err(context::load_failed)?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the viewer {} has no user row", viewer.user_id)))?;
+        // The typing indicator ends first, so clients replace it with the message.
+        typing::message_sent(state, room_id, &author);
+        // One statement, committed on return: subscribers may hear of it now, and whoever
+        // then reads the history finds it there.
+        state.broker.publish(Topic::Room(room_id), Event::MessagePosted(posted(&message, &author)));
         Ok(ChatMessage(MessageWithAuthor { message, author }))
     }
 }

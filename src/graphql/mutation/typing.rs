@@ -3,7 +3,12 @@
 use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
-use crate::{db, error::AppError, graphql::context, realtime::typing};
+use crate::{
+    db,
+    error::AppError,
+    graphql::{context, loaders::UserKey},
+    realtime::typing,
+};
 
 /// Typing indicators.
 #[derive(Default)]
@@ -19,7 +24,12 @@ impl TypingMutation {
         state.rate_limits.typing(viewer.user_id)?;
         let room_id = Uuid::parse_str(&room_id).map_err(|_| db::chat::room_not_found())?;
         db::chat::find_room(&state.db, room_id).await.map_err(AppError::from)?.ok_or_else(db::chat::room_not_found)?;
-        typing::set_typing(state, room_id, viewer.user_id, typing);
+        let user = context::loader(ctx)?
+            .load_one(UserKey(viewer.user_id))
+            .await
+            .map_err(context::load_failed)?
+            .ok_or_else(|| AppError::Unauthenticated("This account no longer exists.".into()))?;
+        typing::set_typing(state, room_id, user, typing);
         Ok(true)
     }
 }

@@ -1,6 +1,6 @@
 //! `contactPresence`: one event per contact with its current state, then every change.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, Subscription};
 use futures_util::{Stream, StreamExt as _, stream};
@@ -30,15 +30,16 @@ impl ContactsSubscription {
         let contacts = db::contacts::list(&state.db, viewer.user_id).await.map_err(AppError::from)?;
         let snapshot: Vec<ContactPresence> = contacts
             .iter()
-            .map(|contact| ContactPresence { user_id: contact.id, online: state.registry.is_online(contact.id) })
+            .map(|contact| ContactPresence { user: contact.clone(), online: state.registry.is_online(contact.id) })
             .collect();
-        let followed: HashSet<_> = contacts.iter().map(|contact| contact.id).collect();
+        // The contacts' records, kept for the live events: a change costs no database read.
+        let followed: HashMap<_, _> = contacts.into_iter().map(|contact| (contact.id, contact)).collect();
         let socket = ctx.data_opt::<Arc<ConnectionHandle>>().cloned();
         let live = changes.into_stream().filter_map(move |change| {
             let event = match change {
                 Ok(event) => match &*event {
-                    Event::PresenceChanged { user_id, online } if followed.contains(user_id) => {
-                        Some(ContactPresence { user_id: *user_id, online: *online })
+                    Event::PresenceChanged { user_id, online } => {
+                        followed.get(user_id).map(|user| ContactPresence { user: user.clone(), online: *online })
                     }
                     _ => None,
                 },

@@ -35,13 +35,18 @@ impl RoomsSubscription {
         let state = context::state(ctx)?;
         let room_id = Uuid::parse_str(&room_id).map_err(|_| db::chat::room_not_found())?;
         db::chat::find_room(&state.db, room_id).await.map_err(AppError::from)?.ok_or_else(db::chat::room_not_found)?;
+        let me = db::users::find_by_ids(&state.db, &[viewer.user_id])
+            .await
+            .map_err(AppError::from)?
+            .pop()
+            .ok_or_else(|| AppError::Unauthenticated("This account no longer exists.".into()))?;
 
         // Listen first, then join and take the snapshot: an event published in between is
         // delivered after the snapshot instead of being lost.
         let events = state.broker.subscribe(Topic::Room(room_id));
-        let membership = state.room_presence.join(room_id, viewer.user_id);
+        let membership = state.room_presence.join(room_id, me);
         let snapshot =
-            RoomEvent::PresenceSnapshot(PresenceSnapshot { user_ids: state.room_presence.online_users(room_id) });
+            RoomEvent::PresenceSnapshot(PresenceSnapshot { users: state.room_presence.online_users(room_id) });
         let socket = ctx.data_opt::<Arc<ConnectionHandle>>().cloned();
         let me = viewer.user_id;
 
@@ -72,14 +77,14 @@ impl RoomsSubscription {
 fn room_event(event: &Event, me: Uuid) -> Option<RoomEvent> {
     match event {
         Event::MessagePosted(message) => Some(RoomEvent::MessagePosted(MessagePosted(message.clone()))),
-        Event::MemberJoined { user_id, online_count } if *user_id != me => {
-            Some(RoomEvent::MemberJoined(MemberJoined { user_id: *user_id, online_count: *online_count }))
+        Event::MemberJoined { user, online_count } if user.id != me => {
+            Some(RoomEvent::MemberJoined(MemberJoined { user: user.clone(), online_count: *online_count }))
         }
-        Event::MemberLeft { user_id, online_count } if *user_id != me => {
-            Some(RoomEvent::MemberLeft(MemberLeft { user_id: *user_id, online_count: *online_count }))
+        Event::MemberLeft { user, online_count } if user.id != me => {
+            Some(RoomEvent::MemberLeft(MemberLeft { user: user.clone(), online_count: *online_count }))
         }
-        Event::TypingChanged { user_id, typing } if *user_id != me => {
-            Some(RoomEvent::TypingChanged(TypingChanged { user_id: *user_id, typing: *typing }))
+        Event::TypingChanged { user, typing } if user.id != me => {
+            Some(RoomEvent::TypingChanged(TypingChanged { user: user.clone(), typing: *typing }))
         }
         _ => None,
     }

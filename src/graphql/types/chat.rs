@@ -56,13 +56,7 @@ impl ChatRoom {
 
     async fn online_users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
         let state = crate::graphql::context::state(ctx)?;
-        let ids = state.room_presence.online_users(self.0.id);
-        let loader = crate::graphql::context::loader(ctx)?;
-        let users = loader
-            .load_many(ids.iter().copied().map(crate::graphql::loaders::UserKey))
-            .await
-            .map_err(crate::graphql::context::load_failed)?;
-        Ok(ids.iter().filter_map(|id| users.get(&crate::graphql::loaders::UserKey(*id)).cloned()).map(User).collect())
+        Ok(state.room_presence.online_users(self.0.id).into_iter().map(User).collect())
     }
 
     /// Newest last; `before` pages backwards through history.
