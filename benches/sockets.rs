@@ -173,8 +173,14 @@ async fn measure(knobs: &Knobs, server: &Server, http: &reqwest::Client) -> anyh
     let ws_url = format!("{}/graphql", server.base.replacen("http", "ws", 1));
     let alice = login(http, &graphql_url, "alice@example.com").await?;
     let bob = login(http, &graphql_url, "bob@example.com").await?;
-    // No backlog: every subscription of the memory phase then holds only its live part.
+    // Exactly one unread notification: every `notifications` subscription answers with it at
+    // once, so a socket counts as open only when its subscription has run (backlog query
+    // included). Without an answer to wait for, sockets would be opened faster than the
+    // database serves their backlog queries, and thousands of queries in flight would leave
+    // their transient memory in the server's RSS.
     graphql(http, &graphql_url, &alice, "mutation { markNotificationsRead }", json!({})).await?;
+    let post = post_of(http, &graphql_url, &bob, "alice").await?;
+    notify(http, &graphql_url, &bob, &post).await?;
     let client = Client { ws_url: ws_url.clone(), init: init_message(&alice) };
 
     println!(
@@ -215,10 +221,8 @@ async fn measure(knobs: &Knobs, server: &Server, http: &reqwest::Client) -> anyh
 
     eprintln!("phase 3/4: one notification to every socket");
     let nexts_before = tally.nexts.load(Ordering::Relaxed);
-    let post = post_of(http, &graphql_url, &bob, "alice").await?;
     let sent = Instant::now();
-    let comment = "mutation($post: ID!) { addComment(postId: $post, body: \"benchmark\") { id } }";
-    graphql(http, &graphql_url, &bob, comment, json!({ "post": post })).await?;
+    notify(http, &graphql_url, &bob, &post).await?;
     let expected = tally.open.load(Ordering::Relaxed);
     let deadline = sent + WAIT;
     while tally.nexts.load(Ordering::Relaxed) - nexts_before < expected && Instant::now() < deadline {
@@ -479,12 +483,13 @@ struct Client {
 }
 
 impl Client {
-    /// Opens `count` sockets, `OPEN_CONCURRENCY` at a time, each acknowledged and subscribed,
-    /// and hands each to a task of its own.
+    /// Opens `count` sockets, `OPEN_CONCURRENCY` at a time, each acknowledged and subscribed
+    /// (its backlog received), and hands each to a task of its own.
     async fn open_many(&self, count: usize, stop: &CancellationToken, tally: &Arc<Tally>) -> anyhow::Result<()> {
         let opening = stream::iter(0..count).map(|_| async {
             let mut socket = self.open().await?;
             socket.send(Message::text(SUBSCRIBE)).await?;
+            tokio::time::timeout(WAIT, expect_text(&mut socket, "\"next\"")).await.context("no backlog in time")??;
             anyhow::Ok(socket)
         });
         let mut opening = opening.buffer_unordered(OPEN_CONCURRENCY);
@@ -532,8 +537,8 @@ impl Client {
     async fn cycle(&self) -> anyhow::Result<()> {
         let mut socket = self.open().await?;
         socket.send(Message::text(SUBSCRIBE)).await?;
-        // The unread notification: proof the operation ran, backlog query included, before
-        // it is completed.
+        // The backlog's first notification: proof the operation ran, its query included,
+        // before it is completed.
         expect_text(&mut socket, "\"next\"").await?;
         socket.send(Message::text(COMPLETE)).await?;
         socket.close(None).await?;
@@ -631,6 +636,12 @@ async fn login(http: &reqwest::Client, url: &str, email: &str) -> anyhow::Result
         "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }";
     let answer = graphql(http, url, "", mutation, json!({ "email": email, "password": DEMO_PASSWORD })).await?;
     answer["login"]["token"].as_str().map(str::to_owned).ok_or_else(|| anyhow!("no token for {email}: {answer}"))
+}
+
+/// Comments on `post` as the holder of `token`, which notifies the post's author.
+async fn notify(http: &reqwest::Client, url: &str, token: &str, post: &str) -> anyhow::Result<()> {
+    let comment = "mutation($post: ID!) { addComment(postId: $post, body: \"benchmark\") { id } }";
+    graphql(http, url, token, comment, json!({ "post": post })).await.map(drop)
 }
 
 /// The id of a post written by `username`.

@@ -1,6 +1,52 @@
-//! Questions about a document before it runs.
+//! A GraphQL request as both transports receive it, and questions about it before and after
+//! it runs.
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
+use serde_json::{Map, Value};
+
+/// The parameters of a GraphQL request, as GraphQL over HTTP and graphql-ws carry them.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestParams {
+    /// The document.
+    pub query: String,
+    /// Variable values.
+    #[serde(default)]
+    pub variables: Option<Map<String, Value>>,
+    /// Which operation of the document to run.
+    #[serde(default)]
+    pub operation_name: Option<String>,
+    /// Request extensions.
+    #[serde(default)]
+    pub extensions: Option<Map<String, Value>>,
+}
+
+impl RequestParams {
+    /// The async-graphql request for these parameters (without per-request data).
+    pub fn into_request(self) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(self.query);
+        if let Some(variables) = self.variables {
+            request = request.variables(async_graphql::Variables::from_json(Value::Object(variables)));
+        }
+        if let Some(name) = self.operation_name {
+            request = request.operation_name(name);
+        }
+        for (name, value) in self.extensions.into_iter().flatten() {
+            if let Ok(value) = async_graphql::Value::from_json(value) {
+                request.extensions.insert(name, value);
+            }
+        }
+        request
+    }
+}
+
+/// Whether a response is from a request that never ran: errors raised before execution
+/// (parse, validation, limits, unknown operation) carry no path and leave no data.
+pub fn never_ran(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
 
 /// The type of the operation `query` would run with `operation_name`; `None` when the
 /// document does not parse or names no single operation (execution then reports why).

@@ -12,7 +12,7 @@
 //! - With `application/graphql-response+json`, a document that does not parse or validate
 //!   gets 400 and no `data` entry; with `application/json` it gets 200, as the spec says.
 
-use async_graphql::{Variables, parser::types::OperationType};
+use async_graphql::parser::types::OperationType;
 use std::net::SocketAddr;
 
 use axum::{
@@ -29,7 +29,7 @@ use crate::{
     graphql::{
         AppSchema,
         context::{Client, SecretCheckGuard, SignedInThisRequest},
-        document::operation_type,
+        document::{RequestParams, never_ran, operation_type},
         loaders::request_loader,
     },
     state::AppState,
@@ -96,16 +96,8 @@ fn not_acceptable() -> Response {
     )
 }
 
-/// The GraphQL parameters of a request, before execution.
-struct Params {
-    query: String,
-    variables: Option<Map<String, Value>>,
-    operation_name: Option<String>,
-    extensions: Option<Map<String, Value>>,
-}
-
 /// Reads the parameters from a JSON object (the POST body, or GET's decoded fields).
-fn params_from_object(object: Map<String, Value>) -> Result<Params, &'static str> {
+fn params_from_object(object: Map<String, Value>) -> Result<RequestParams, &'static str> {
     let mut object = object;
     let query = match object.remove("query") {
         Some(Value::String(query)) => query,
@@ -127,7 +119,7 @@ fn params_from_object(object: Map<String, Value>) -> Result<Params, &'static str
         Some(Value::Object(map)) => Some(map),
         Some(_) => return Err("`extensions` must be an object."),
     };
-    Ok(Params { query, variables, operation_name, extensions })
+    Ok(RequestParams { query, variables, operation_name, extensions })
 }
 
 /// Whether `content_type` is JSON in UTF-8.
@@ -278,7 +270,13 @@ impl Caller {
     }
 }
 
-async fn execute(state: &AppState, schema: &AppSchema, media: MediaType, params: Params, caller: Caller) -> Response {
+async fn execute(
+    state: &AppState,
+    schema: &AppSchema,
+    media: MediaType,
+    params: RequestParams,
+    caller: Caller,
+) -> Response {
     let viewer = match viewer::resolve(state, caller.token.as_deref()).await {
         Ok(viewer) => viewer,
         Err(error) => {
@@ -288,26 +286,14 @@ async fn execute(state: &AppState, schema: &AppSchema, media: MediaType, params:
             return write_response(media, response);
         }
     };
-    let mut request = async_graphql::Request::new(params.query)
+    let mut request = params
+        .into_request()
         .data(request_loader(state.db.clone(), viewer))
         .data(caller.client)
         .data(SecretCheckGuard::default())
         .data(SignedInThisRequest::default());
     if let Some(viewer) = viewer {
         request = request.data(viewer);
-    }
-    if let Some(variables) = params.variables {
-        request = request.variables(Variables::from_json(Value::Object(variables)));
-    }
-    if let Some(name) = params.operation_name {
-        request = request.operation_name(name);
-    }
-    if let Some(extensions) = params.extensions {
-        for (name, value) in extensions {
-            if let Ok(value) = async_graphql::Value::from_json(value) {
-                request.extensions.insert(name, value);
-            }
-        }
     }
     write_response(media, schema.execute(request).await)
 }
@@ -325,9 +311,7 @@ fn write_response(media: MediaType, response: async_graphql::Response) -> Respon
     }
     // Errors raised before execution (parse, validation, limits, unknown operation) carry no
     // path; such a response has no `data` entry and, for the spec's media type, status 400.
-    let executed = !(response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty()));
+    let executed = !never_ran(&response);
     let mut body = match serde_json::to_value(&response) {
         Ok(body) => body,
         Err(error) => {

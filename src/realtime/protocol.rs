@@ -2,7 +2,9 @@
 //! <https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md>
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::graphql::document::RequestParams;
 
 /// The only subprotocol served.
 pub const SUBPROTOCOL: &str = "graphql-transport-ws";
@@ -51,23 +53,6 @@ pub fn close_reason(reason: &str) -> String {
     reason[..end].to_string()
 }
 
-/// The `payload` of `subscribe`: a GraphQL request.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SubscribePayload {
-    /// The document.
-    pub query: String,
-    /// Variable values.
-    #[serde(default)]
-    pub variables: Option<Map<String, Value>>,
-    /// Which operation of the document to run.
-    #[serde(default)]
-    pub operation_name: Option<String>,
-    /// Request extensions.
-    #[serde(default)]
-    pub extensions: Option<Map<String, Value>>,
-}
-
 /// A message from the client.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -95,7 +80,7 @@ pub enum ClientMessage {
         /// Unique among the running operations of the socket.
         id: String,
         /// The GraphQL request.
-        payload: SubscribePayload,
+        payload: RequestParams,
     },
     /// Stops an operation.
     Complete {

@@ -16,14 +16,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_graphql::{Data, Variables, parser::types::OperationType};
+use async_graphql::{Data, parser::types::OperationType};
 use axum::{
     extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use futures_util::{StreamExt as _, stream::BoxStream};
-use serde_json::Value;
 use tokio_stream::StreamMap;
 
 use super::{
@@ -36,7 +35,7 @@ use crate::{
     graphql::{
         AppSchema,
         context::{Client, SecretCheckGuard, SignedInThisRequest},
-        document::operation_type,
+        document::{RequestParams, never_ran, operation_type},
         loaders::request_loader,
     },
     state::AppState,
@@ -356,7 +355,7 @@ impl Connection {
     }
 
     /// Starts an operation with async-graphql; its results arrive through `operations`.
-    fn start(&self, payload: protocol::SubscribePayload) -> OperationStream {
+    fn start(&self, payload: RequestParams) -> OperationStream {
         let viewer = self
             .session_data
             .get(&std::any::TypeId::of::<crate::graphql::context::Viewer>())
@@ -367,23 +366,8 @@ impl Connection {
         if is_subscription(&payload.query, payload.operation_name.as_deref()) {
             loader.enable_all_cache(false);
         }
-        let mut request = async_graphql::Request::new(payload.query)
-            .data(loader)
-            .data(SecretCheckGuard::default())
-            .data(SignedInThisRequest::default());
-        if let Some(variables) = payload.variables {
-            request = request.variables(Variables::from_json(Value::Object(variables)));
-        }
-        if let Some(name) = payload.operation_name {
-            request = request.operation_name(name);
-        }
-        if let Some(extensions) = payload.extensions {
-            for (name, value) in extensions {
-                if let Ok(value) = async_graphql::Value::from_json(value) {
-                    request.extensions.insert(name, value);
-                }
-            }
-        }
+        let request =
+            payload.into_request().data(loader).data(SecretCheckGuard::default()).data(SignedInThisRequest::default());
         self.schema
             .execute_stream_with_session_data(request, self.session_data.clone())
             .map(Some)
@@ -411,13 +395,6 @@ impl Connection {
         metrics::counter!("ws_messages_sent_total").increment(1);
         send_text(&mut self.socket, text).await
     }
-}
-
-/// Errors raised before execution carry no path and leave no data.
-fn never_ran(response: &async_graphql::Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty())
 }
 
 /// Whether the operation `query` would run is a subscription.

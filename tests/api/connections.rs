@@ -22,16 +22,6 @@ async fn subscribed(app: &TestApp, user: &TestUser) -> WsClient {
     socket
 }
 
-async fn login(app: &TestApp, user: &TestUser) -> TestUser {
-    let body = app
-        .graphql(
-            "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }",
-            json!({ "email": user.email, "password": user.password }),
-        )
-        .await;
-    TestUser { token: body["data"]["login"]["token"].as_str().expect("a token").to_string(), ..user.clone() }
-}
-
 #[tokio::test]
 async fn an_idle_socket_closes_with_1008_and_a_busy_one_stays_open() {
     let app = spawn_app_with(|settings| {
@@ -81,7 +71,7 @@ async fn the_sweep_closes_only_sockets_past_the_timeout() {
 async fn logout_closes_every_socket_of_the_session_with_4401_and_no_other() {
     let app = spawn_app().await;
     let ann = app.signed_up("ann").await;
-    let phone = login(&app, &ann).await;
+    let phone = app.logged_in_again(&ann).await;
     let mut first = subscribed(&app, &ann).await;
     let mut second = subscribed(&app, &ann).await;
     let mut other = subscribed(&app, &phone).await;
@@ -95,8 +85,8 @@ async fn logout_closes_every_socket_of_the_session_with_4401_and_no_other() {
 async fn revoke_session_and_logout_other_sessions_close_those_sockets() {
     let app = spawn_app().await;
     let ann = app.signed_up("ann").await;
-    let phone = login(&app, &ann).await;
-    let laptop = login(&app, &ann).await;
+    let phone = app.logged_in_again(&ann).await;
+    let laptop = app.logged_in_again(&ann).await;
     let mut phone_socket = subscribed(&app, &phone).await;
     let mut laptop_socket = subscribed(&app, &laptop).await;
     let mut own_socket = subscribed(&app, &ann).await;

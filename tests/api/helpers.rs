@@ -414,6 +414,17 @@ impl TestApp {
         self.graphql_with_token(&user.token, query, variables).await
     }
 
+    /// A new login session of `user` (a second device), through the `login` mutation.
+    pub async fn logged_in_again(&self, user: &TestUser) -> TestUser {
+        let body = self
+            .graphql(
+                "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }",
+                json!({ "email": user.email, "password": user.password }),
+            )
+            .await;
+        TestUser { token: body["data"]["login"]["token"].as_str().expect("a token").to_string(), ..user.clone() }
+    }
+
     /// Registers `username` through the API (address `<username>@example.com`).
     pub async fn signed_up(&self, username: &str) -> TestUser {
         let email = format!("{username}@example.com");

@@ -3,25 +3,15 @@
 use serde_json::json;
 use townsquare::sessions::cleanup::{clear_expired_codes_once, clear_expired_sessions_once};
 
-use crate::helpers::{TestUser, first_error_code, spawn_app};
+use crate::helpers::{first_error_code, spawn_app};
 
 const SESSIONS: &str = "{ mySessions { id current userAgent createdAt lastSeenAt expiresAt } }";
-
-async fn login(app: &crate::helpers::TestApp, user: &TestUser) -> TestUser {
-    let body = app
-        .graphql(
-            "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }",
-            json!({ "email": user.email, "password": user.password }),
-        )
-        .await;
-    TestUser { token: body["data"]["login"]["token"].as_str().expect("a token").to_string(), ..user.clone() }
-}
 
 #[tokio::test]
 async fn my_sessions_lists_live_sessions_and_marks_the_current_one() {
     let app = spawn_app().await;
     let ann = app.signed_up("ann").await;
-    let second = login(&app, &ann).await;
+    let second = app.logged_in_again(&ann).await;
     let body = app.graphql_as(&second, SESSIONS, json!({})).await;
     let sessions = body["data"]["mySessions"].as_array().expect("sessions");
     assert_eq!(sessions.len(), 2, "{body}");
@@ -33,7 +23,7 @@ async fn my_sessions_lists_live_sessions_and_marks_the_current_one() {
 async fn logout_revokes_only_the_current_session() {
     let app = spawn_app().await;
     let ann = app.signed_up("ann").await;
-    let other = login(&app, &ann).await;
+    let other = app.logged_in_again(&ann).await;
     let body = app.graphql_as(&ann, "mutation { logout }", json!({})).await;
     assert_eq!(body["data"]["logout"], true, "{body}");
     assert_eq!(app.graphql_as(&ann, "{ me { id } }", json!({})).await["data"]["me"], serde_json::Value::Null);
@@ -45,7 +35,7 @@ async fn logout_revokes_only_the_current_session() {
 async fn revoke_session_ends_one_session_and_refuses_someone_elses() {
     let app = spawn_app().await;
     let ann = app.signed_up("ann").await;
-    let phone = login(&app, &ann).await;
+    let phone = app.logged_in_again(&ann).await;
     let bob = app.signed_up("bob").await;
     let bobs = app.graphql_as(&bob, SESSIONS, json!({})).await;
     let bob_session = bobs["data"]["mySessions"][0]["id"].clone();
@@ -74,7 +64,7 @@ async fn revoke_session_ends_one_session_and_refuses_someone_elses() {
 async fn logout_other_sessions_keeps_the_current_one_and_counts_the_rest() {
     let app = spawn_app().await;
     let ann = app.signed_up("ann").await;
-    let others = [login(&app, &ann).await, login(&app, &ann).await];
+    let others = [app.logged_in_again(&ann).await, app.logged_in_again(&ann).await];
     let body = app.graphql_as(&ann, "mutation { logoutOtherSessions }", json!({})).await;
     assert_eq!(body["data"]["logoutOtherSessions"], 2, "{body}");
     for other in &others {
@@ -90,7 +80,7 @@ async fn revocations_are_announced_once_each() {
     let app = spawn_app().await;
     let mut ended = app.state.session_events.subscribe();
     let ann = app.signed_up("ann").await;
-    let other = login(&app, &ann).await;
+    let other = app.logged_in_again(&ann).await;
     app.graphql_as(&ann, "mutation { logoutOtherSessions }", json!({})).await;
     app.graphql_as(&ann, "mutation { logout }", json!({})).await;
     app.graphql_as(&other, "mutation { logout }", json!({})).await;
