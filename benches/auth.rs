@@ -123,27 +123,36 @@ fn run_phases(knobs: &Knobs, url: &str, server: &tokio::runtime::Handle) -> anyh
         println!("load average before the run: {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
     }
 
+    let mut others = OtherCpu::default();
     eprintln!("phase 1/4: raw argon2 verifications, then through PasswordHasher");
+    let started = CpuSample::now();
     let phc = hash_blocking(DEMO_PASSWORD).context("could not hash the demo password")?;
     let raw = raw_verify_rate(threads, &phc, window)?;
     let raw_single = if threads == 1 { raw } else { raw_verify_rate(1, &phc, window)? };
     // Not a target: the hasher alone, without HTTP or the database, splits a shortfall of
     // logins between the hasher's hand-offs and the rest of a login's work.
     let hasher = server.block_on(hasher_verify_rate(threads, knobs.login_clients, phc, window))?;
+    others.record(started);
 
     eprintln!("phase 2/4: posts query, unloaded");
+    let started = CpuSample::now();
     let unloaded = on_own_thread(|| probe_posts(url, window))?;
+    others.record(started);
 
     eprintln!("phase 3/4: logins");
+    let started = CpuSample::now();
     let logins = on_own_thread(|| login_load(url, knobs.login_clients, window))?;
+    others.record(started);
 
     eprintln!("phase 4/4: posts query under login load");
+    let started = CpuSample::now();
     let (loaded, logins_while_probed) = std::thread::scope(|scope| {
         let load = scope.spawn(|| on_own_thread(|| login_load(url, knobs.login_clients, window)));
         let probe = on_own_thread(|| probe_posts(url, window));
         let load = load.join().map_err(|_| anyhow!("the login load thread panicked")).and_then(|run| run);
         anyhow::Ok((probe?, load?))
     })?;
+    others.record(started);
 
     let seconds = window.as_secs_f64();
     let login_rate = logins.ok as f64 / seconds;
@@ -201,12 +210,81 @@ fn run_phases(knobs: &Knobs, url: &str, server: &tokio::runtime::Handle) -> anyh
         }
     }
 
+    others.report();
+
     println!();
     let logins_pass = login_ratio >= 0.9;
     let latency_pass = p99_ratio <= 2.0;
     println!("{}  logins/s at least 90% of the raw hash rate ({:.1}%)", verdict(logins_pass), 100.0 * login_ratio);
     println!("{}  posts p99 under login load at most 2x unloaded ({:.2}x)", verdict(latency_pass), p99_ratio);
     Ok(logins_pass && latency_pass)
+}
+
+/// Clock ticks a second in `/proc` (`USER_HZ`, 100 on every Linux build userspace sees).
+const USER_HZ: f64 = 100.0;
+
+/// CPU time used so far by the whole machine and by this process, from `/proc` (Linux only).
+#[derive(Clone, Copy)]
+struct CpuSample {
+    at: Instant,
+    /// Busy ticks of every CPU together (everything but idle and iowait).
+    machine: Option<u64>,
+    /// User and system ticks of this process.
+    process: Option<u64>,
+}
+
+impl CpuSample {
+    fn now() -> Self {
+        let machine = std::fs::read_to_string("/proc/stat").ok().and_then(|stat| {
+            let ticks: Vec<u64> = stat
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .take(8)
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .ok()?;
+            // user nice system idle iowait irq softirq steal: all but idle and iowait.
+            Some(ticks.iter().sum::<u64>() - ticks.get(3)? - ticks.get(4)?)
+        });
+        let process = std::fs::read_to_string("/proc/self/stat").ok().and_then(|stat| {
+            // utime and stime are the 12th and 13th fields after the parenthesised name.
+            let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+            Some(fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?)
+        });
+        Self { at: Instant::now(), machine, process }
+    }
+}
+
+/// The CPU other processes took during each phase: on a machine of two cores, a build running
+/// beside the benchmark takes the hasher's core and turns both targets into FAILs.
+#[derive(Default)]
+struct OtherCpu {
+    /// Cores' worth of CPU used by other processes, one entry a phase (`None` off Linux).
+    phases: Vec<Option<f64>>,
+}
+
+impl OtherCpu {
+    fn record(&mut self, started: CpuSample) {
+        let ended = CpuSample::now();
+        let seconds = ended.at.duration_since(started.at).as_secs_f64();
+        let ticks = |before: Option<u64>, after: Option<u64>| Some(after?.saturating_sub(before?));
+        let machine = ticks(started.machine, ended.machine);
+        let process = ticks(started.process, ended.process);
+        self.phases.push(
+            machine.zip(process).map(|(machine, process)| machine.saturating_sub(process) as f64 / USER_HZ / seconds),
+        );
+    }
+
+    fn report(&self) {
+        let shown: Vec<String> =
+            self.phases.iter().map(|cores| cores.map_or_else(|| "?".into(), |cores| format!("{cores:.2}"))).collect();
+        println!("CPU used by other processes, phases 1 to 4: {} cores", shown.join(" / "));
+        if self.phases.iter().flatten().any(|&cores| cores > 0.2) {
+            println!("WARNING: other processes were busy during the run; rerun on an idle machine before trusting it");
+        }
+    }
 }
 
 /// Makes sure both requests are answered as the phases expect, so a broken schema or a login
