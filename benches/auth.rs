@@ -281,7 +281,9 @@ impl OtherCpu {
         let shown: Vec<String> =
             self.phases.iter().map(|cores| cores.map_or_else(|| "?".into(), |cores| format!("{cores:.2}"))).collect();
         println!("CPU used by other processes, phases 1 to 4: {} cores", shown.join(" / "));
-        if self.phases.iter().flatten().any(|&cores| cores > 0.2) {
+        // A twentieth of a core is what idle daemons use; more, landing on the hasher's core,
+        // moves the logins ratio by several points, against a target of 90%.
+        if self.phases.iter().flatten().any(|&cores| cores > 0.05) {
             println!("WARNING: other processes were busy during the run; rerun on an idle machine before trusting it");
         }
     }
