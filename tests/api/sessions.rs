@@ -100,15 +100,13 @@ async fn last_seen_is_written_at_most_once_per_touch_interval() {
     .await;
     let ann = app.signed_up("ann").await;
     let before = app.graphql_as(&ann, SESSIONS, json!({})).await["data"]["mySessions"][0]["lastSeenAt"].clone();
-    let statements = app.statements();
     for _ in 0..5 {
         app.graphql_as(&ann, "{ me { id } }", json!({})).await;
     }
-    // Five reads of the user, and at most one of the session (then cached); a touch would
-    // add an UPDATE on top.
-    assert!(app.statements() - statements <= 6, "no write while the session was seen recently");
+    // A touch writes the current time, so an unchanged lastSeenAt means no write happened.
+    // (Counting statements here would race with the background tasks' own statements.)
     let after = app.graphql_as(&ann, SESSIONS, json!({})).await["data"]["mySessions"][0]["lastSeenAt"].clone();
-    assert_eq!(before, after);
+    assert_eq!(before, after, "no write while the session was seen recently");
 }
 
 #[tokio::test]
