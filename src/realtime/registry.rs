@@ -279,38 +279,25 @@ impl Registry {
         }
     }
 
-    fn handles_of(&self, pick: impl Fn(&Index) -> Vec<Arc<ConnectionHandle>>) -> Vec<Arc<ConnectionHandle>> {
-        pick(&self.lock())
+    /// Asks the sockets `group` picks (by session or by user) to close; returns how many.
+    /// The handles are copied out first, so no close runs under the lock.
+    fn close_group(&self, group: impl Fn(&Index) -> Option<&HashSet<ConnectionId>>, reason: CloseReason) -> usize {
+        let handles: Vec<Arc<ConnectionHandle>> = {
+            let index = self.lock();
+            group(&index).into_iter().flatten().filter_map(|id| index.connections.get(id).cloned()).collect()
+        };
+        handles.iter().for_each(|handle| handle.request_close(reason));
+        handles.len()
     }
 
     /// Asks every socket of `session_id` to close; returns how many.
     pub fn close_session(&self, session_id: Uuid, reason: CloseReason) -> usize {
-        let handles = self.handles_of(|index| {
-            index
-                .by_session
-                .get(&session_id)
-                .into_iter()
-                .flatten()
-                .filter_map(|id| index.connections.get(id).cloned())
-                .collect()
-        });
-        handles.iter().for_each(|handle| handle.request_close(reason));
-        handles.len()
+        self.close_group(|index| index.by_session.get(&session_id), reason)
     }
 
     /// Asks every socket of `user_id` to close; returns how many.
     pub fn close_user(&self, user_id: Uuid, reason: CloseReason) -> usize {
-        let handles = self.handles_of(|index| {
-            index
-                .by_user
-                .get(&user_id)
-                .into_iter()
-                .flatten()
-                .filter_map(|id| index.connections.get(id).cloned())
-                .collect()
-        });
-        handles.iter().for_each(|handle| handle.request_close(reason));
-        handles.len()
+        self.close_group(|index| index.by_user.get(&user_id), reason)
     }
 
     /// Asks one socket to close; false when it is gone already.
