@@ -8,7 +8,12 @@
 //! - [`graphql`]: the schema: query roots, types, data loaders, document limits.
 //! - [`http`]: the HTTP endpoints (`/graphql`, `/graphiql`, `/healthz`, `/readyz`, `/metrics`).
 //! - [`error`]: [`error::AppError`], the error that leaves GraphQL with its `extensions.code`.
-//! - [`auth`]: password hashing.
+//! - [`domain`]: validated values (email, username, password, bodies, room names).
+//! - [`auth`]: password hashing, tokens, emailed codes, rate limits, token to viewer.
+//! - [`sessions`]: login sessions, their revocation (announced in one place) and cleanup.
+//! - [`mail`]: the durable outbox and its delivery worker.
+//! - [`realtime`]: the graphql-ws endpoint, the connection registry, expiry, the broker,
+//!   room presence and typing.
 //! - [`seed`]: demo data for a new development database.
 //! - [`telemetry`]: logging and metrics set-up.
 
