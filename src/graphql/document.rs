@@ -1,7 +1,7 @@
 //! A GraphQL request as both transports receive it, and questions about it before and after
 //! it runs.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use serde_json::{Map, Value};
 
 /// The parameters of a GraphQL request, as GraphQL over HTTP and graphql-ws carry them.
@@ -52,6 +52,11 @@ pub fn never_ran(response: &async_graphql::Response) -> bool {
 /// document does not parse or names no single operation (execution then reports why).
 pub fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
     let document = async_graphql::parser::parse_query(query).ok()?;
+    selected_operation(&document, operation_name)
+}
+
+/// The type of the operation of `document` that `operation_name` selects.
+pub fn selected_operation(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<OperationType> {
     let operation = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),

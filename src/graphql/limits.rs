@@ -1,16 +1,17 @@
 //! Document limits and error codes for documents that never execute.
 //!
-//! async-graphql checks depth and complexity itself; this extension adds the limits it lacks
-//! (document length, aliases and directives per document) and labels parse and validation
-//! failures with Apollo's `GRAPHQL_PARSE_FAILED` / `GRAPHQL_VALIDATION_FAILED`, which the
-//! HTTP layer also reads to answer 400 as GraphQL over HTTP prescribes.
-
-use std::sync::Arc;
+//! async-graphql checks depth and complexity itself. [`check_document`] adds what it lacks
+//! (document length, aliases, directives, introspection when it is off) before a request
+//! runs, and [`label_errors`] gives parse and validation failures Apollo's
+//! `GRAPHQL_PARSE_FAILED` / `GRAPHQL_VALIDATION_FAILED` (the HTTP layer answers 400 for them).
+//!
+//! Both run outside async-graphql on purpose: with any extension registered, async-graphql
+//! sends every field of every response through the extension chain, a cost paid again for
+//! each subscriber of each event.
 
 use async_graphql::{
-    Request, ServerError, ServerResult, ValidationResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextValidation},
-    parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
+    Response, ServerError,
+    parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 
 use crate::config::QueryLimits;
@@ -19,26 +20,6 @@ use crate::config::QueryLimits;
 pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 /// `extensions.code` of a document that does not validate or breaks a limit.
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-
-/// The extension factory, holding the configured limits.
-pub struct DocumentLimits {
-    /// The configured limits.
-    pub limits: QueryLimits,
-    /// Whether introspection is answered. async-graphql's own switch answers `__schema` with
-    /// a silent null, which breaks its non-null type; refusing here tells the client why.
-    pub introspection: bool,
-}
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension { limits: self.limits.clone(), introspection: self.introspection })
-    }
-}
-
-struct DocumentLimitsExtension {
-    limits: QueryLimits,
-    introspection: bool,
-}
 
 fn with_code(mut error: ServerError, code: &str) -> ServerError {
     let extensions = error.extensions.get_or_insert_with(Default::default);
@@ -52,75 +33,64 @@ fn limit_error(message: String) -> ServerError {
     with_code(ServerError::new(message, None), VALIDATION_FAILED)
 }
 
-#[async_trait::async_trait]
-impl Extension for DocumentLimitsExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        // Checked before parsing, so an oversized document costs no parser time.
-        let length = request.query.chars().count();
-        if length > self.limits.max_length {
-            return Err(limit_error(format!(
-                "The query document is {length} characters long; the limit is {}.",
-                self.limits.max_length
-            )));
-        }
-        next.run(ctx, request).await
+/// Checks `query` against the limits before it runs, and returns the type of the operation
+/// `operation_name` selects (`None` when the document names no single operation; execution
+/// then says why). `introspection` false refuses `__schema` and `__type`: async-graphql's own
+/// switch answers them with a silent null, which breaks their non-null type.
+pub fn check_document(
+    query: &str,
+    operation_name: Option<&str>,
+    limits: &QueryLimits,
+    introspection: bool,
+) -> Result<Option<OperationType>, ServerError> {
+    // Checked before parsing, so an oversized document costs no parser time.
+    let length = query.chars().count();
+    if length > limits.max_length {
+        return Err(limit_error(format!(
+            "The query document is {length} characters long; the limit is {}.",
+            limits.max_length
+        )));
     }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await.map_err(|error| with_code(error, PARSE_FAILED))?;
-        let counts = count_document(&document);
-        if counts.aliases > self.limits.max_aliases {
-            return Err(limit_error(format!(
-                "The query uses {} aliases; the limit is {}.",
-                counts.aliases, self.limits.max_aliases
-            )));
-        }
-        if counts.directives > self.limits.max_directives {
-            return Err(limit_error(format!(
-                "The query uses {} directives; the limit is {}.",
-                counts.directives, self.limits.max_directives
-            )));
-        }
-        if !self.introspection && counts.introspection {
-            return Err(limit_error("Introspection is switched off on this server.".into()));
-        }
-        Ok(document)
+    let document = async_graphql::parser::parse_query(query)
+        .map_err(|error| with_code(ServerError::new(error.to_string(), error.positions().next()), PARSE_FAILED))?;
+    let counts = count_document(&document);
+    if counts.aliases > limits.max_aliases {
+        return Err(limit_error(format!(
+            "The query uses {} aliases; the limit is {}.",
+            counts.aliases, limits.max_aliases
+        )));
     }
+    if counts.directives > limits.max_directives {
+        return Err(limit_error(format!(
+            "The query uses {} directives; the limit is {}.",
+            counts.directives, limits.max_directives
+        )));
+    }
+    if !introspection && counts.introspection {
+        return Err(limit_error("Introspection is switched off on this server.".into()));
+    }
+    Ok(crate::graphql::document::selected_operation(&document, operation_name))
+}
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|mut error| {
-                    // async-graphql's wording names no number; say which limit was hit.
-                    if error.message == "Query is nested too deep." {
-                        error.message =
-                            format!("The query is nested too deep; the limit is {} levels.", self.limits.max_depth);
-                    } else if error.message == "Query is too complex." {
-                        error.message = format!(
-                            "The query is too complex; the limit is {}. Ask for fewer items per list or fewer fields.",
-                            self.limits.max_complexity
-                        );
-                    }
-                    with_code(error, VALIDATION_FAILED)
-                })
-                .collect()
-        })
+/// Gives the errors of a response that never ran the `GRAPHQL_VALIDATION_FAILED` code
+/// (parse errors were caught by [`check_document`]), and names the limit in async-graphql's
+/// depth and complexity messages.
+pub fn label_errors(response: &mut Response, limits: &QueryLimits) {
+    if !crate::graphql::document::never_ran(response) {
+        return;
+    }
+    for error in &mut response.errors {
+        // async-graphql's wording names no number; say which limit was hit.
+        if error.message == "Query is nested too deep." {
+            error.message = format!("The query is nested too deep; the limit is {} levels.", limits.max_depth);
+        } else if error.message == "Query is too complex." {
+            error.message = format!(
+                "The query is too complex; the limit is {}. Ask for fewer items per list or fewer fields.",
+                limits.max_complexity
+            );
+        }
+        let labelled = with_code(std::mem::replace(error, ServerError::new("", None)), VALIDATION_FAILED);
+        *error = labelled;
     }
 }
 

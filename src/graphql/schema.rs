@@ -3,7 +3,7 @@
 
 use async_graphql::{Schema, SchemaBuilder};
 
-use super::{limits::DocumentLimits, mutation::Mutation, query::Query, subscription::Subscription};
+use super::{mutation::Mutation, query::Query, subscription::Subscription};
 use crate::state::AppState;
 
 /// The executable schema.
@@ -16,11 +16,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 /// The schema with its state, limits and production switches.
 pub fn build_schema(state: &AppState) -> AppSchema {
     let limits = &state.settings.query_limits;
-    let mut builder = builder()
-        .data(state.clone())
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .extension(DocumentLimits { limits: limits.clone(), introspection: state.settings.introspection });
+    let mut builder =
+        builder().data(state.clone()).limit_depth(limits.max_depth).limit_complexity(limits.max_complexity);
     if !state.settings.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

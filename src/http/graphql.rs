@@ -30,6 +30,7 @@ use crate::{
         AppSchema,
         context::{Client, SecretCheckGuard, SignedInThisRequest},
         document::{RequestParams, never_ran, operation_type},
+        limits::{check_document, label_errors},
         loaders::request_loader,
     },
     state::AppState,
@@ -277,6 +278,11 @@ async fn execute(
     params: RequestParams,
     caller: Caller,
 ) -> Response {
+    let limits = &state.settings.query_limits;
+    let checked = check_document(&params.query, params.operation_name.as_deref(), limits, state.settings.introspection);
+    if let Err(error) = checked {
+        return write_response(media, async_graphql::Response::from_errors(vec![error]));
+    }
     let viewer = match viewer::resolve(state, caller.token.as_deref()).await {
         Ok(viewer) => viewer,
         Err(error) => {
@@ -295,7 +301,9 @@ async fn execute(
     if let Some(viewer) = viewer {
         request = request.data(viewer);
     }
-    write_response(media, schema.execute(request).await)
+    let mut response = schema.execute(request).await;
+    label_errors(&mut response, limits);
+    write_response(media, response)
 }
 
 /// Writes a GraphQL response with the status and body the spec prescribes for `media`.

@@ -35,7 +35,8 @@ use crate::{
     graphql::{
         AppSchema,
         context::{Client, SecretCheckGuard, SignedInThisRequest},
-        document::{RequestParams, never_ran, operation_type},
+        document::{RequestParams, never_ran},
+        limits::{check_document, label_errors},
         loaders::request_loader,
     },
     state::AppState,
@@ -356,6 +357,21 @@ impl Connection {
 
     /// Starts an operation with async-graphql; its results arrive through `operations`.
     fn start(&self, payload: RequestParams) -> OperationStream {
+        let settings = &self.state.settings;
+        let checked = check_document(
+            &payload.query,
+            payload.operation_name.as_deref(),
+            &settings.query_limits,
+            settings.introspection,
+        );
+        let operation = match checked {
+            Ok(operation) => operation,
+            Err(error) => {
+                // Refused before it runs: one response, sent as graphql-ws `error`.
+                let refused = async_graphql::Response::from_errors(vec![error]);
+                return futures_util::stream::once(async move { Some(refused) }).enumerate().boxed();
+            }
+        };
         let viewer = self
             .session_data
             .get(&std::any::TypeId::of::<crate::graphql::context::Viewer>())
@@ -363,14 +379,18 @@ impl Connection {
         let loader = request_loader(self.state.db.clone(), viewer);
         // A subscription lives for hours: a cache would keep every user and post it ever
         // resolved. Batching within one event still applies.
-        if is_subscription(&payload.query, payload.operation_name.as_deref()) {
+        if operation == Some(OperationType::Subscription) {
             loader.enable_all_cache(false);
         }
         let request =
             payload.into_request().data(loader).data(SecretCheckGuard::default()).data(SignedInThisRequest::default());
+        let limits = settings.query_limits.clone();
         self.schema
             .execute_stream_with_session_data(request, self.session_data.clone())
-            .map(Some)
+            .map(move |mut response| {
+                label_errors(&mut response, &limits);
+                Some(response)
+            })
             .chain(futures_util::stream::once(async { None }))
             .enumerate()
             .boxed()
@@ -395,9 +415,4 @@ impl Connection {
         metrics::counter!("ws_messages_sent_total").increment(1);
         send_text(&mut self.socket, text).await
     }
-}
-
-/// Whether the operation `query` would run is a subscription.
-fn is_subscription(query: &str, operation_name: Option<&str>) -> bool {
-    operation_type(query, operation_name) == Some(OperationType::Subscription)
 }
