@@ -59,6 +59,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         session_cache: SessionCache::new(settings.session_touch_interval),
         registry: Registry::with_presence(settings.max_connections_per_user, broker.clone()),
         room_presence: RoomPresence::new(broker.clone()),
+        live_operations: Default::default(),
         typing: Arc::new(Typing::default()),
         broker,
         settings: Arc::new(settings),

@@ -11,6 +11,7 @@ use crate::{
     auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
     config::Settings,
     db::StatementCounter,
+    graphql::live::LiveOperations,
     realtime::{broker::Broker, presence::RoomPresence, registry::Registry, typing::Typing},
     sessions::SessionEvents,
 };
@@ -48,6 +49,8 @@ pub struct AppState {
     pub typing: Arc<Typing>,
     /// The live subscription sockets of this instance.
     pub registry: Arc<Registry>,
+    /// The subscription operations live on this instance, shared by their subscribers.
+    pub live_operations: Arc<LiveOperations>,
     /// Woken after mail is queued, so the worker delivers it without waiting for its poll.
     pub mail_wakeup: Arc<Notify>,
 }

@@ -4,7 +4,10 @@
 
 use std::{
     net::IpAddr,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use async_graphql::Context;
@@ -58,13 +61,30 @@ pub fn is_self(ctx: &Context<'_>, user_id: Uuid) -> bool {
         })
 }
 
+/// Records whether anything in a request read the viewer. A live subscription shares an
+/// event's rendering among its subscribers only when the rendering did not.
+#[derive(Debug, Clone, Default)]
+pub struct ViewerReads(Arc<AtomicBool>);
+
+impl ViewerReads {
+    /// Whether the viewer was read.
+    pub fn happened(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// The application state.
 pub fn state<'a>(ctx: &Context<'a>) -> Result<&'a AppState, AppError> {
     ctx.data::<AppState>().map_err(|_| AppError::Internal(anyhow::anyhow!("AppState missing from the schema data")))
 }
 
 /// The viewer, when the request carries a valid token.
+///
+/// Every resolver reads the viewer through here, so [`ViewerReads`] sees each read.
 pub fn viewer<'a>(ctx: &Context<'a>) -> Option<&'a Viewer> {
+    if let Some(reads) = ctx.data_opt::<ViewerReads>() {
+        reads.0.store(true, Ordering::Relaxed);
+    }
     ctx.data_opt::<Viewer>()
 }
 
@@ -95,7 +115,8 @@ pub fn claim_secret_check(ctx: &Context<'_>) -> Result<(), AppError> {
 
 /// This request's data loader.
 pub fn loader<'a>(ctx: &Context<'a>) -> Result<&'a RequestLoader, AppError> {
-    ctx.data::<RequestLoader>()
+    ctx.data::<Arc<RequestLoader>>()
+        .map(|loader| &**loader)
         .map_err(|_| AppError::Internal(anyhow::anyhow!("RequestLoader missing from the request data")))
 }
 

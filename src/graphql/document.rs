@@ -5,7 +5,7 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Opera
 use serde_json::{Map, Value};
 
 /// The parameters of a GraphQL request, as GraphQL over HTTP and graphql-ws carry them.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestParams {
     /// The document.
@@ -37,6 +37,24 @@ impl RequestParams {
             }
         }
         request
+    }
+
+    /// The async-graphql request for these parameters, keeping them.
+    pub fn to_request(&self) -> async_graphql::Request {
+        self.clone().into_request()
+    }
+
+    /// The document, operation name, variables and extensions as one text: equal for equal
+    /// parameters (JSON objects serialize with sorted keys).
+    pub fn canonical_text(&self) -> String {
+        let json = |map: &Option<Map<String, Value>>| map.as_ref().map(|map| Value::Object(map.clone()).to_string());
+        format!(
+            "{}\0{}\0{}\0{}",
+            self.query,
+            self.operation_name.as_deref().unwrap_or_default(),
+            json(&self.variables).unwrap_or_default(),
+            json(&self.extensions).unwrap_or_default()
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod context;
 pub mod document;
 pub mod limits;
+pub mod live;
 pub mod loaders;
 pub mod mutation;
 pub mod query;

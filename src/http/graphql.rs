@@ -294,7 +294,7 @@ async fn execute(
     };
     let mut request = params
         .into_request()
-        .data(request_loader(state.db.clone(), viewer))
+        .data(std::sync::Arc::new(request_loader(state.db.clone(), viewer)))
         .data(caller.client)
         .data(SecretCheckGuard::default())
         .data(SignedInThisRequest::default());

@@ -3,16 +3,21 @@
 //!
 //! In memory for one instance: one bounded broadcast channel per topic with listeners. Every
 //! publish is non-blocking; an event is wrapped in an `Arc` once and shared by every listener,
-//! never copied per subscriber. A listener that falls more than `capacity` events behind gets
+//! never copied per subscriber, together with a cache of what was rendered of it
+//! ([`Delivery::rendering`]), so a payload thousands of subscribers share is built once. A listener that falls more than `capacity` events behind gets
 //! [`Lagged`] and decides what that means (a notification stream closes its socket as a slow
 //! consumer). A Redis-backed broker for many instances slots in behind the same methods.
 
 use std::{
     collections::HashMap,
+    pin::Pin,
     sync::{Arc, Mutex, PoisonError},
+    task::{Context, Poll},
 };
 
-use tokio::sync::broadcast;
+use futures_util::{Stream, StreamExt as _};
+use tokio::sync::{OnceCell, broadcast};
+use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use uuid::Uuid;
 
 use crate::db::{entities::notification, users::UserRecord};
@@ -83,35 +88,66 @@ pub enum Event {
     },
 }
 
+/// A payload rendered once for every listener that asks with the same key; `None` when the
+/// rendering turned out to differ per listener (each then renders its own).
+pub type SharedRendering = Arc<OnceCell<Option<Arc<str>>>>;
+
+/// An event as its listeners receive it.
+#[derive(Debug)]
+pub struct Delivery {
+    /// What happened.
+    pub event: Event,
+    /// Renderings of the event by key (a subscription document with its variables). Few keys
+    /// per event, so a vector; it lives and dies with the event.
+    renderings: Mutex<Vec<(u64, SharedRendering)>>,
+}
+
+impl Delivery {
+    fn new(event: Event) -> Self {
+        Self { event, renderings: Mutex::new(Vec::new()) }
+    }
+
+    /// The rendering of this event for `key`, shared by every listener asking with that key:
+    /// the first to ask fills it, the others wait for it and reuse it.
+    pub fn rendering(&self, key: u64) -> SharedRendering {
+        let mut renderings = self.renderings.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, rendering)) = renderings.iter().find(|(known, _)| *known == key) {
+            return rendering.clone();
+        }
+        let rendering = SharedRendering::default();
+        renderings.push((key, rendering.clone()));
+        rendering
+    }
+}
+
 /// The listener fell behind by more than the channel's bound and lost events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the subscriber fell behind and missed {0} events")]
 pub struct Lagged(pub u64);
 
-/// A listener on one topic.
+/// A listener on one topic: a stream of deliveries, `Err(Lagged)` when events were lost (it
+/// then continues with the oldest event still held), ending when the broker is gone.
 pub struct Subscription {
-    receiver: broadcast::Receiver<Arc<Event>>,
+    receiver: BroadcastStream<Arc<Delivery>>,
     /// Kept so dropping the last listener can remove the topic's channel.
     broker: Broker,
     topic: Topic,
 }
 
 impl Subscription {
-    /// The next event; `Err(Lagged)` when events were lost (the stream then continues with
-    /// the oldest event still held); `None` when the broker is gone.
-    pub async fn recv(&mut self) -> Option<Result<Arc<Event>, Lagged>> {
-        match self.receiver.recv().await {
-            Ok(event) => Some(Ok(event)),
-            Err(broadcast::error::RecvError::Lagged(missed)) => Some(Err(Lagged(missed))),
-            Err(broadcast::error::RecvError::Closed) => None,
-        }
+    /// The next delivery (see the type's docs).
+    pub async fn recv(&mut self) -> Option<Result<Arc<Delivery>, Lagged>> {
+        self.next().await
     }
+}
 
-    /// Turns the subscription into a stream of events.
-    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<Arc<Event>, Lagged>> + Send + 'static {
-        futures_util::stream::unfold(self, |mut subscription| async move {
-            subscription.recv().await.map(|item| (item, subscription))
-        })
+impl Stream for Subscription {
+    type Item = Result<Arc<Delivery>, Lagged>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.receiver
+            .poll_next_unpin(cx)
+            .map(|item| item.map(|item| item.map_err(|BroadcastStreamRecvError::Lagged(missed)| Lagged(missed))))
     }
 }
 
@@ -129,7 +165,7 @@ pub struct Broker {
 
 struct InMemory {
     /// A std mutex: held for a map lookup or insert, never across an await.
-    topics: Mutex<HashMap<Topic, broadcast::Sender<Arc<Event>>>>,
+    topics: Mutex<HashMap<Topic, broadcast::Sender<Arc<Delivery>>>>,
     capacity: usize,
 }
 
@@ -142,7 +178,7 @@ impl Broker {
     /// Publishes `event` to everyone listening on `topic` now; returns how many listeners.
     pub fn publish(&self, topic: Topic, event: Event) -> usize {
         let sender = self.inner.topics.lock().unwrap_or_else(PoisonError::into_inner).get(&topic).cloned();
-        let delivered = sender.map_or(0, |sender| sender.send(Arc::new(event)).unwrap_or(0));
+        let delivered = sender.map_or(0, |sender| sender.send(Arc::new(Delivery::new(event))).unwrap_or(0));
         metrics::counter!("events_published_total").increment(1);
         metrics::counter!("events_delivered_total").increment(delivered as u64);
         delivered
@@ -154,7 +190,7 @@ impl Broker {
             let mut topics = self.inner.topics.lock().unwrap_or_else(PoisonError::into_inner);
             topics.entry(topic).or_insert_with(|| broadcast::channel(self.inner.capacity).0).subscribe()
         };
-        Subscription { receiver, broker: self.clone(), topic }
+        Subscription { receiver: BroadcastStream::new(receiver), broker: self.clone(), topic }
     }
 
     /// Listeners on `topic` now.
@@ -220,6 +256,6 @@ mod tests {
         for _ in 0..5 {
             broker.publish(topic, event());
         }
-        assert_eq!(slow.recv().await, Some(Err(Lagged(3))));
+        assert!(matches!(slow.recv().await, Some(Err(Lagged(3)))));
     }
 }

@@ -143,7 +143,7 @@ mod tests {
         let mut seen = Vec::new();
         while let Ok(Some(Ok(event))) = tokio::time::timeout(std::time::Duration::from_millis(10), events.recv()).await
         {
-            seen.push((*event).clone());
+            seen.push(event.event.clone());
         }
         assert_eq!(
             seen,

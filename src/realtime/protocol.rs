@@ -113,20 +113,6 @@ pub enum ServerMessage<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         payload: Option<Value>,
     },
-    /// A result of an operation.
-    Next {
-        /// The operation.
-        id: &'a str,
-        /// The GraphQL response.
-        payload: &'a async_graphql::Response,
-    },
-    /// The operation failed before it ran (parse or validation errors).
-    Error {
-        /// The operation.
-        id: &'a str,
-        /// The errors.
-        payload: &'a [async_graphql::ServerError],
-    },
     /// The operation ended.
     Complete {
         /// The operation.
@@ -141,6 +127,19 @@ impl ServerMessage<'_> {
         // GraphQL response, all of which serialize.
         serde_json::to_string(self).unwrap_or_else(|_| r#"{"type":"pong"}"#.to_string())
     }
+}
+
+/// A `next` message carrying `payload`, a GraphQL response already serialized (shared by
+/// every subscriber of an event, so it is framed rather than serialized again).
+pub fn next_text(id: &str, payload: &str) -> String {
+    let id = serde_json::to_string(id).unwrap_or_else(|_| "\"\"".to_string());
+    format!(r#"{{"id":{id},"type":"next","payload":{payload}}}"#)
+}
+
+/// An `error` message carrying `errors`, a JSON array of GraphQL errors.
+pub fn error_text(id: &str, errors: &str) -> String {
+    let id = serde_json::to_string(id).unwrap_or_else(|_| "\"\"".to_string());
+    format!(r#"{{"id":{id},"type":"error","payload":{errors}}}"#)
 }
 
 /// The token of a connection_init payload: `authorization`, `Authorization` or `token`.

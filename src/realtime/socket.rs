@@ -35,8 +35,9 @@ use crate::{
     graphql::{
         AppSchema,
         context::{Client, SecretCheckGuard, SignedInThisRequest},
-        document::{RequestParams, never_ran},
-        limits::{check_document, label_errors},
+        document::RequestParams,
+        limits::check_document,
+        live::{self, LiveContext, Outgoing},
         loaders::request_loader,
     },
     state::AppState,
@@ -209,17 +210,16 @@ fn is_too_big(error: &axum::Error) -> bool {
     text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big")
 }
 
-/// An operation's stream: `(index, Some(response))` for each result, then `(n, None)` at its end.
-type OperationStream = BoxStream<'static, (usize, Option<async_graphql::Response>)>;
+/// An operation's outgoing messages.
+type OperationStream = BoxStream<'static, Outgoing>;
 
 /// An accepted socket and its running operations.
 struct Connection {
     socket: WebSocket,
     state: AppState,
-    schema: AppSchema,
     registration: Registration,
-    /// Viewer, socket handle and client: shared by every operation of the socket.
-    session_data: Arc<Data>,
+    /// What every operation of the socket runs with: schema, viewer, socket handle, client.
+    live: Arc<LiveContext>,
     session_ends_at: tokio::time::Instant,
     operations: StreamMap<String, OperationStream>,
     /// When the client last sent any frame, pongs included.
@@ -233,12 +233,18 @@ impl Connection {
         session_data.insert(accepted.registration.handle().clone());
         session_data.insert(client);
         let remaining = (accepted.session_ends_at - crate::db::now()).to_std().unwrap_or(Duration::ZERO);
+        let live = Arc::new(LiveContext {
+            schema,
+            session_data: Arc::new(session_data),
+            db: state.db.clone(),
+            viewer: accepted.viewer,
+            limits: state.settings.query_limits.clone(),
+        });
         Self {
             socket,
             state,
-            schema,
             registration: accepted.registration,
-            session_data: Arc::new(session_data),
+            live,
             session_ends_at: tokio::time::Instant::now() + remaining,
             operations: StreamMap::new(),
             last_heard: Instant::now(),
@@ -253,15 +259,20 @@ impl Connection {
         let interval = self.state.settings.keepalive_interval;
         let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The waits that last the socket's life are made once, not on every turn of the loop:
+        // each wake of an idle socket then costs a poll, not a new registration with a lock.
         let handle = self.handle().clone();
-        let shutdown = self.state.shutdown.clone();
+        let close_wanted = handle.close_wanted();
+        tokio::pin!(close_wanted);
+        let shutdown = self.state.shutdown.clone().cancelled_owned();
+        tokio::pin!(shutdown);
         let session_end = tokio::time::sleep_until(self.session_ends_at);
         tokio::pin!(session_end);
         let ending = loop {
             tokio::select! {
                 biased;
-                () = shutdown.cancelled() => break self.close(CloseReason::SHUTDOWN).await,
-                reason = handle.close_wanted() => break self.close(reason).await,
+                () = &mut shutdown => break self.close(CloseReason::SHUTDOWN).await,
+                reason = &mut close_wanted => break self.close(reason).await,
                 () = &mut session_end => break self.close(CloseReason::EXPIRED).await,
                 _ = keepalive.tick() => {
                     if self.last_heard.elapsed() > interval * 2 {
@@ -277,9 +288,10 @@ impl Connection {
                         break ending;
                     }
                 }
-                Some((id, (index, item))) = self.operations.next(), if !self.operations.is_empty() => {
-                    if self.on_result(&id, index, item).await.is_err() {
-                        break Ending::PeerGone;
+                Some((id, outgoing)) = self.operations.next(), if !self.operations.is_empty() => {
+                    match self.on_outgoing(&id, outgoing).await {
+                        Ok(()) => {}
+                        Err(ending) => break ending,
                     }
                 }
             }
@@ -357,7 +369,8 @@ impl Connection {
         }
     }
 
-    /// Starts an operation with async-graphql; its results arrive through `operations`.
+    /// Starts an operation; its messages arrive through `operations`. Subscriptions run as
+    /// live subscriptions (see `graphql::live`), queries and mutations with async-graphql.
     fn start(&self, payload: RequestParams) -> OperationStream {
         let settings = &self.state.settings;
         let checked = check_document(
@@ -366,55 +379,51 @@ impl Connection {
             &settings.query_limits,
             settings.introspection,
         );
-        let operation = match checked {
-            Ok(operation) => operation,
+        let limits = settings.query_limits.clone();
+        match checked {
             Err(error) => {
                 // Refused before it runs: one response, sent as graphql-ws `error`.
                 let refused = async_graphql::Response::from_errors(vec![error]);
-                return futures_util::stream::once(async move { Some(refused) }).enumerate().boxed();
+                live::responses(futures_util::stream::iter([refused]), limits).boxed()
             }
-        };
-        let viewer = self
-            .session_data
-            .get(&std::any::TypeId::of::<crate::graphql::context::Viewer>())
-            .and_then(|v| v.downcast_ref::<crate::graphql::context::Viewer>().copied());
-        let loader = request_loader(self.state.db.clone(), viewer);
-        // A subscription lives for hours: a cache would keep every user and post it ever
-        // resolved. Batching within one event still applies.
-        if operation == Some(OperationType::Subscription) {
-            loader.enable_all_cache(false);
+            Ok(Some(OperationType::Subscription)) => {
+                live::subscription(self.live.clone(), self.state.live_operations.prepare(payload)).boxed()
+            }
+            Ok(_) => {
+                let loader = Arc::new(request_loader(self.state.db.clone(), Some(self.live.viewer)));
+                let request = payload
+                    .into_request()
+                    .data(loader)
+                    .data(SecretCheckGuard::default())
+                    .data(SignedInThisRequest::default());
+                let responses =
+                    self.live.schema.execute_stream_with_session_data(request, self.live.session_data.clone());
+                live::responses(responses, limits).boxed()
+            }
         }
-        let request =
-            payload.into_request().data(loader).data(SecretCheckGuard::default()).data(SignedInThisRequest::default());
-        let limits = settings.query_limits.clone();
-        self.schema
-            .execute_stream_with_session_data(request, self.session_data.clone())
-            .map(move |mut response| {
-                label_errors(&mut response, &limits);
-                Some(response)
-            })
-            .chain(futures_util::stream::once(async { None }))
-            .enumerate()
-            .boxed()
     }
 
-    /// Sends one result of operation `id`: the first response of an operation that never ran
-    /// (parse or validation errors) as `error`, others as `next`, the end as `complete`.
-    async fn on_result(&mut self, id: &str, index: usize, item: Option<async_graphql::Response>) -> Result<(), ()> {
+    /// Sends one message of operation `id`; `Err` ends the connection.
+    async fn on_outgoing(&mut self, id: &str, outgoing: Outgoing) -> Result<(), Ending> {
         self.handle().touch();
-        let text = match &item {
-            Some(response) if index == 0 && never_ran(response) => {
+        let text = match outgoing {
+            Outgoing::Next(payload) => protocol::next_text(id, &payload),
+            Outgoing::Error(errors) => {
                 self.operations.remove(id);
                 self.handle().operation_ended();
-                ServerMessage::Error { id, payload: &response.errors }.to_text()
+                protocol::error_text(id, &errors)
             }
-            Some(response) => ServerMessage::Next { id, payload: response }.to_text(),
-            None => {
+            Outgoing::Complete => {
+                self.operations.remove(id);
                 self.handle().operation_ended();
                 ServerMessage::Complete { id }.to_text()
             }
+            Outgoing::SlowConsumer(missed) => {
+                tracing::warn!(user_id = %self.handle().user_id, missed, "subscriber fell behind; closing its socket");
+                return Err(self.close(CloseReason::SLOW_CONSUMER).await);
+            }
         };
         metrics::counter!("ws_messages_sent_total").increment(1);
-        send_text(&mut self.socket, text).await
+        send_text(&mut self.socket, text).await.map_err(|()| Ending::PeerGone)
     }
 }

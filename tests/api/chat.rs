@@ -193,7 +193,7 @@ async fn a_sent_message_is_published_to_its_room_after_it_is_stored() {
         .expect("an event within 2 s")
         .expect("the broker is open")
         .expect("no events lost");
-    let Event::MessagePosted(posted) = event.as_ref() else { panic!("a MessagePosted event: {event:?}") };
+    let Event::MessagePosted(posted) = &event.event else { panic!("a MessagePosted event: {event:?}") };
     assert_eq!(posted.id.to_string(), message["id"].as_str().expect("an id"));
     assert_eq!((posted.room_id, posted.author.id, posted.body.as_str()), (room_id, ann.id, "hi"));
     let stored = history(&app, &ann, &room, None, None).await;

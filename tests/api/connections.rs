@@ -196,4 +196,5 @@ async fn a_thousand_connect_subscribe_disconnect_cycles_leave_nothing_behind() {
     let counts = app.state.registry.counts();
     assert_eq!((counts.connections, counts.subscriptions, counts.users), (0, 0, 0));
     assert_eq!(app.state.broker.topics(), 0, "no broker topic is left without listeners");
+    assert!(app.state.live_operations.is_empty(), "no prepared operation is left without subscribers");
 }

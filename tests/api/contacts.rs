@@ -95,7 +95,7 @@ async fn adding_a_contact_notifies_the_added_user_once_and_not_the_adder() {
         .expect("delivered live within 2 s")
         .expect("the broker is open")
         .expect("no events lost");
-    let Event::Notification(model) = event.as_ref() else { panic!("a notification event: {event:?}") };
+    let Event::Notification(model) = &event.event else { panic!("a notification event: {event:?}") };
     assert_eq!((model.kind.as_str(), model.actor_id), ("CONTACT_ADDED", ann.id));
     assert!(
         tokio::time::timeout(Duration::from_millis(200), live.recv()).await.is_err(),

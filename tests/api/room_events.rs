@@ -126,6 +126,43 @@ async fn a_message_reaches_every_subscription_of_the_room_the_senders_tabs_inclu
 }
 
 #[tokio::test]
+async fn a_shared_event_is_rendered_for_each_viewer_where_the_document_reads_the_viewer() {
+    // One document for everyone, asking for the author's address: only the author may see it,
+    // so the rendering that thousands of subscribers otherwise share must not be reused here.
+    const WITH_EMAIL: &str = "subscription($room: ID!) { roomEvents(roomId: $room) {
+        ... on MessagePosted { message { body author { username email } } }
+    } }";
+    let app = spawn_app().await;
+    let ann = app.signed_up("ann").await;
+    let bob = app.signed_up("bob").await;
+    let room = create_room(&app, &ann, "general").await;
+    let mut sockets = Vec::new();
+    for user in [&ann, &bob, &ann, &bob] {
+        let mut socket = app.ws_signed_in(user).await;
+        socket.subscribe("room", WITH_EMAIL, json!({ "room": room })).await;
+        socket.next_of("room", WAIT).await.expect("the snapshot");
+        sockets.push((user, socket));
+    }
+    // Joins of the second user reach the first user's sockets; only messages matter here.
+    send(&app, &ann, &room, "mine").await;
+    for (user, socket) in &mut sockets {
+        let posted = loop {
+            let event = event(socket).await;
+            if event.get("message").is_some() {
+                break event;
+            }
+        };
+        let email = &posted["message"]["author"]["email"];
+        if user.id == ann.id {
+            assert_eq!(email, "ann@example.com", "the author sees their own address");
+        } else {
+            assert_eq!(email, &Value::Null, "nobody else does: {posted}");
+        }
+    }
+    assert_eq!(app.state.live_operations.len(), 1, "one shared operation for the four subscriptions");
+}
+
+#[tokio::test]
 async fn typing_reaches_the_others_lapses_by_itself_and_ends_with_a_message() {
     let app = spawn_app_with(|settings| settings.typing_timeout = Duration::from_millis(400)).await;
     let ann = app.signed_up("ann").await;
@@ -277,9 +314,12 @@ async fn room_subscriptions_leave_nothing_behind_when_sockets_close() {
         drop(socket);
     }
     let settled = async {
-        while app.state.room_presence.rooms() > 0 || app.state.broker.topics() > 0 {
+        while app.state.room_presence.rooms() > 0
+            || app.state.broker.topics() > 0
+            || !app.state.live_operations.is_empty()
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    tokio::time::timeout(WAIT, settled).await.expect("presence and topics are empty again");
+    tokio::time::timeout(WAIT, settled).await.expect("presence, topics and operations are empty again");
 }

@@ -7,12 +7,11 @@
 
 use std::{
     collections::HashSet,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use async_graphql::{Context, Subscription};
-use futures_util::{Stream, StreamExt as _, stream};
+use futures_util::{StreamExt as _, stream, stream::BoxStream};
 use uuid::Uuid;
 
 use crate::{
@@ -20,16 +19,11 @@ use crate::{
     error::AppError,
     graphql::{
         context,
-        loaders::{
-            CommentKey, CommentersKey, CommentsKey, LikedByViewerKey, LikersKey, PostKey, RequestLoader, UserKey,
-            prefetch_notifications,
-        },
+        live::{self, EventFilter, LiveItem, LiveSource, Pick},
+        loaders::prefetch_notifications,
         types::Notification,
     },
-    realtime::{
-        broker::{self, Event, Lagged, Topic},
-        registry::{CloseReason, ConnectionHandle},
-    },
+    realtime::broker::{Event, Topic},
 };
 
 /// Unread notifications read per statement while collecting the backlog.
@@ -51,30 +45,25 @@ pub struct NotificationsSubscription;
 #[Subscription]
 impl NotificationsSubscription {
     /// First every unread notification of the viewer, oldest first; then new ones as they happen.
-    async fn notifications<'ctx>(
-        &self,
-        ctx: &Context<'ctx>,
-    ) -> async_graphql::Result<impl Stream<Item = Notification> + 'ctx> {
+    async fn notifications(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, Notification>> {
+        if let Some(item) = live::rendering(ctx) {
+            let LiveItem::Notification(notification) = item else { return Err(live::wrong_item().into()) };
+            return Ok(stream::once(std::future::ready(notification)).boxed());
+        }
         let viewer = context::require_viewer(ctx)?;
         let state = context::state(ctx)?;
-        let loader = context::loader(ctx)?;
         // Listen first, read second: the order that leaves no gap (see the module docs).
-        let events = state.broker.subscribe(Topic::User(viewer.user_id));
+        let listener = state.broker.subscribe(Topic::User(viewer.user_id));
         let backlog = unread_oldest_first(&state.db, viewer.user_id).await.map_err(AppError::from)?;
-        // The socket turns the loader's cache off for subscriptions, so a stream that lives
-        // for hours does not hoard every row it ever resolved. This stream empties the cache
-        // after each event instead (see `Live::next`), and needs it for the backlog: loaded
-        // here in one batch per kind, the backlog's events then resolve from the cache.
-        loader.enable_all_cache(true);
-        prefetch_notifications(loader, ctx.look_ahead(), &backlog).await.map_err(context::load_failed)?;
-        let live = Live {
-            events,
-            recipient: viewer.user_id,
-            repeats: Repeats::new(backlog.iter().map(|row| row.id).collect()),
-            loader,
-            connection: ctx.data_opt::<Arc<ConnectionHandle>>().cloned(),
-        };
-        Ok(stream::iter(backlog).map(Notification).chain(live.into_stream()))
+        // Loaded here in one batch per kind; the backlog's renderings then read this loader.
+        prefetch_notifications(context::loader(ctx)?, ctx.look_ahead(), &backlog)
+            .await
+            .map_err(context::load_failed)?;
+        let filter =
+            Recipient { recipient: viewer.user_id, repeats: Repeats::new(backlog.iter().map(|row| row.id).collect()) };
+        let first = backlog.into_iter().map(|row| LiveItem::Notification(Notification(row))).collect();
+        live::hand_over(ctx, LiveSource { first, listener, filter: Box::new(filter) })?;
+        Ok(stream::empty().boxed())
     }
 }
 
@@ -127,79 +116,31 @@ impl Repeats {
     }
 }
 
-/// The live part of one `notifications` subscription.
-struct Live<'ctx> {
-    /// The viewer's topic, listened on since before the backlog read.
-    events: broker::Subscription,
+/// Picks the viewer's notifications that the backlog did not already send.
+struct Recipient {
     /// The viewer.
     recipient: Uuid,
     /// What the backlog sent, not to be sent again.
     repeats: Repeats,
-    /// The request's loader, shared by every event of the subscription.
-    loader: &'ctx RequestLoader,
-    /// The socket this runs on; `None` outside a socket.
-    connection: Option<Arc<ConnectionHandle>>,
 }
 
-impl<'ctx> Live<'ctx> {
-    fn into_stream(self) -> impl Stream<Item = Notification> + 'ctx {
-        stream::unfold(self, |mut live| async move {
-            let notification = live.next().await?;
-            Some((notification, live))
-        })
-    }
-
-    /// The next notification to send; `None` ends the subscription.
-    async fn next(&mut self) -> Option<Notification> {
-        // Events resolve one at a time: when the next is asked for, the previous one (or the
-        // whole backlog) is resolved, and what the loader cached for it can go. Kept, the
-        // cache would grow with every event and serve counters as first read (a post's
-        // `likeCount` frozen at its first like).
-        forget_cached(self.loader);
-        loop {
-            let event = match self.events.recv().await? {
-                Ok(event) => event,
-                Err(Lagged(missed)) => {
-                    self.slow_consumer(missed);
-                    return None;
-                }
-            };
-            #[allow(unreachable_patterns, reason = "the topic may carry other events for the user")]
-            let row = match &*event {
-                Event::Notification(row) => row,
-                _ => continue,
-            };
-            if row.recipient_id != self.recipient || self.repeats.was_sent(row.id) {
-                continue;
+impl EventFilter for Recipient {
+    fn pick(&mut self, event: &Event) -> Pick {
+        match event {
+            Event::Notification(row) if row.recipient_id == self.recipient && !self.repeats.was_sent(row.id) => {
+                Pick::Shared(notification)
             }
-            return Some(Notification(row.clone()));
-        }
-    }
-
-    /// The subscriber fell so far behind that the broker dropped events for it.
-    ///
-    /// Skipping them would break the promise that none is lost, and waiting cannot bring
-    /// them back, so the socket is closed as a slow consumer (1008). Nothing is lost for the
-    /// user: every notification is stored before it is published, and the client's next
-    /// subscription replays the unread backlog.
-    fn slow_consumer(&self, missed: u64) {
-        tracing::warn!(user_id = %self.recipient, missed, "notification subscriber fell behind; closing its socket");
-        match &self.connection {
-            Some(connection) => connection.request_close(CloseReason::SLOW_CONSUMER),
-            None => tracing::warn!("a lagging notification stream without a socket ends without a close"),
+            _ => Pick::Skip,
         }
     }
 }
 
-/// Empties every cache of the loader.
-fn forget_cached(loader: &RequestLoader) {
-    loader.clear::<UserKey>();
-    loader.clear::<PostKey>();
-    loader.clear::<CommentKey>();
-    loader.clear::<LikersKey>();
-    loader.clear::<CommentsKey>();
-    loader.clear::<CommentersKey>();
-    loader.clear::<LikedByViewerKey>();
+/// The item of a notification event.
+fn notification(event: &Event) -> Option<LiveItem> {
+    match event {
+        Event::Notification(row) => Some(LiveItem::Notification(Notification(row.clone()))),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,7 @@
 //! `roomEvents`: a presence snapshot, then the room's messages, joins, leaves and typing.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, Subscription};
-use futures_util::{Stream, StreamExt as _, stream};
+use futures_util::{StreamExt as _, stream, stream::BoxStream};
 use uuid::Uuid;
 
 use crate::{
@@ -11,11 +9,12 @@ use crate::{
     error::AppError,
     graphql::{
         context,
+        live::{self, EventFilter, LiveItem, LiveSource, Pick},
         types::room_events::{MemberJoined, MemberLeft, MessagePosted, PresenceSnapshot, RoomEvent, TypingChanged},
     },
     realtime::{
-        broker::{Event, Lagged, Topic},
-        registry::{CloseReason, ConnectionHandle},
+        broker::{Event, Topic},
+        presence::RoomMembership,
     },
 };
 
@@ -30,7 +29,11 @@ impl RoomsSubscription {
         &self,
         ctx: &Context<'_>,
         room_id: ID,
-    ) -> async_graphql::Result<impl Stream<Item = RoomEvent>> {
+    ) -> async_graphql::Result<BoxStream<'static, RoomEvent>> {
+        if let Some(item) = live::rendering(ctx) {
+            let LiveItem::Room(event) = item else { return Err(live::wrong_item().into()) };
+            return Ok(stream::once(std::future::ready(event)).boxed());
+        }
         let viewer = *context::require_viewer(ctx)?;
         let state = context::state(ctx)?;
         let room_id = Uuid::parse_str(&room_id).map_err(|_| db::chat::room_not_found())?;
@@ -43,49 +46,50 @@ impl RoomsSubscription {
 
         // Listen first, then join and take the snapshot: an event published in between is
         // delivered after the snapshot instead of being lost.
-        let events = state.broker.subscribe(Topic::Room(room_id));
+        let listener = state.broker.subscribe(Topic::Room(room_id));
         let membership = state.room_presence.join(room_id, me);
         let snapshot =
             RoomEvent::PresenceSnapshot(PresenceSnapshot { users: state.room_presence.online_users(room_id) });
-        let socket = ctx.data_opt::<Arc<ConnectionHandle>>().cloned();
-        let me = viewer.user_id;
-
-        let live = events.into_stream().filter_map(move |event| {
-            // The membership lives as long as this stream: dropping the stream (complete,
-            // close, revocation, idle expiry) is what makes the user leave.
-            let _member = &membership;
-            let event = match event {
-                Ok(event) => room_event(&event, me),
-                Err(Lagged(missed)) => {
-                    // The socket could not keep up; closing it bounds memory, and the client
-                    // reloads history and presence when it reconnects.
-                    tracing::warn!(missed, "room subscriber fell behind; closing its socket");
-                    if let Some(socket) = &socket {
-                        socket.request_close(CloseReason::SLOW_CONSUMER);
-                    }
-                    None
-                }
-            };
-            std::future::ready(event)
-        });
-        Ok(stream::once(std::future::ready(snapshot)).chain(live))
+        let filter = Member { me: viewer.user_id, _membership: membership };
+        live::hand_over(ctx, LiveSource { first: vec![LiveItem::Room(snapshot)], listener, filter: Box::new(filter) })?;
+        Ok(stream::empty().boxed())
     }
 }
 
-/// The GraphQL event for a broker event, or `None` for events the subscriber does not get:
-/// their own joins, leaves and typing.
-fn room_event(event: &Event, me: Uuid) -> Option<RoomEvent> {
-    match event {
-        Event::MessagePosted(message) => Some(RoomEvent::MessagePosted(MessagePosted(message.clone()))),
-        Event::MemberJoined { user, online_count } if user.id != me => {
-            Some(RoomEvent::MemberJoined(MemberJoined { user: user.clone(), online_count: *online_count }))
-        }
-        Event::MemberLeft { user, online_count } if user.id != me => {
-            Some(RoomEvent::MemberLeft(MemberLeft { user: user.clone(), online_count: *online_count }))
-        }
-        Event::TypingChanged { user, typing } if user.id != me => {
-            Some(RoomEvent::TypingChanged(TypingChanged { user: user.clone(), typing: *typing }))
-        }
-        _ => None,
+/// One subscriber of a room: gets every event but their own joins, leaves and typing.
+struct Member {
+    me: Uuid,
+    /// Lives as long as the subscription: dropping it (complete, close, revocation, idle
+    /// expiry) is what makes the user leave.
+    _membership: RoomMembership,
+}
+
+impl EventFilter for Member {
+    fn pick(&mut self, event: &Event) -> Pick {
+        let about_me = match event {
+            Event::MemberJoined { user, .. } | Event::MemberLeft { user, .. } | Event::TypingChanged { user, .. } => {
+                user.id == self.me
+            }
+            _ => false,
+        };
+        if about_me { Pick::Skip } else { Pick::Shared(room_event) }
     }
+}
+
+/// The GraphQL event for a broker event of a room.
+fn room_event(event: &Event) -> Option<LiveItem> {
+    let event = match event {
+        Event::MessagePosted(message) => RoomEvent::MessagePosted(MessagePosted(message.clone())),
+        Event::MemberJoined { user, online_count } => {
+            RoomEvent::MemberJoined(MemberJoined { user: user.clone(), online_count: *online_count })
+        }
+        Event::MemberLeft { user, online_count } => {
+            RoomEvent::MemberLeft(MemberLeft { user: user.clone(), online_count: *online_count })
+        }
+        Event::TypingChanged { user, typing } => {
+            RoomEvent::TypingChanged(TypingChanged { user: user.clone(), typing: *typing })
+        }
+        Event::Notification(_) | Event::PresenceChanged { .. } => return None,
+    };
+    Some(LiveItem::Room(event))
 }

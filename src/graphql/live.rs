@@ -1,0 +1,420 @@
+//! Live subscriptions that hold almost nothing while idle and render each event once per
+//! instance, not once per subscriber.
+//!
+//! A subscription is *opened* once through async-graphql: its field checks the viewer and its
+//! arguments, starts listening on the broker, reads what it sends first (a backlog, a
+//! snapshot) and hands all of that over as a [`LiveSource`] instead of returning a stream.
+//! From then on the socket keeps only that source and an [`Arc`] of the
+//! [`PreparedOperation`], which every subscriber with the same document and variables shares.
+//!
+//! Each event is *rendered* by running the operation again with the event injected into its
+//! field ([`rendering`]). The rendering is cached on the event for its operation, so thousands
+//! of subscribers of a room share one resolution and one serialization. A rendering that read
+//! the viewer (an address shown only to its owner, `likedByViewer`) is not shared: each
+//! subscriber then renders its own, which is correct whatever the document asks.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{
+        Arc, Mutex, PoisonError, Weak,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use async_graphql::{Context, Data, Response, ServerError};
+use futures_util::{Stream, StreamExt as _, stream};
+use sea_orm::DatabaseConnection;
+
+use super::{
+    AppSchema,
+    context::{SecretCheckGuard, SignedInThisRequest, Viewer, ViewerReads},
+    document::{RequestParams, never_ran},
+    limits::label_errors,
+    loaders::{RequestLoader, request_loader},
+    types::{Notification, room_events::ContactPresence, room_events::RoomEvent},
+};
+use crate::{
+    config::QueryLimits,
+    error::AppError,
+    realtime::broker::{self, Delivery, Event, Lagged},
+};
+
+/// One value a subscription field emits.
+pub enum LiveItem {
+    /// Of `notifications`.
+    Notification(Notification),
+    /// Of `roomEvents`.
+    Room(RoomEvent),
+    /// Of `contactPresence`.
+    Contact(ContactPresence),
+}
+
+/// What one subscriber gets of an event.
+pub enum Pick {
+    /// Nothing (not for this subscriber).
+    Skip,
+    /// What this function makes of the event, the same for every subscriber that picks it,
+    /// so its rendering can be shared.
+    Shared(fn(&Event) -> Option<LiveItem>),
+    /// An item of this subscriber's own.
+    Own(LiveItem),
+}
+
+/// Chooses, per subscriber, which events of its topic it receives.
+pub trait EventFilter: Send {
+    /// What this subscriber gets of `event`.
+    fn pick(&mut self, event: &Event) -> Pick;
+}
+
+/// What a subscription field hands over when it opens.
+pub struct LiveSource {
+    /// Sent before any live event, in order (a backlog or a snapshot).
+    pub first: Vec<LiveItem>,
+    /// The topic listened on, since before `first` was read.
+    pub listener: broker::Subscription,
+    /// Which events of the topic this subscriber gets.
+    pub filter: Box<dyn EventFilter>,
+}
+
+/// In the request data while a subscription opens: where its field leaves its source. The
+/// opener keeps a clone to take the source from after the execution.
+#[derive(Clone, Default)]
+struct OpenSlot(Arc<Mutex<Option<LiveSource>>>);
+
+/// In the request data while one item is rendered: the item the field emits.
+struct RenderItem(Mutex<Option<LiveItem>>);
+
+/// Hands the opened subscription's source to the socket. Subscriptions are served over
+/// graphql-ws only; elsewhere there is nobody to hand it to.
+pub fn hand_over(ctx: &Context<'_>, source: LiveSource) -> Result<(), AppError> {
+    let slot = ctx.data_opt::<OpenSlot>().ok_or_else(|| {
+        AppError::bad_input("Subscriptions are served over graphql-ws (subprotocol graphql-transport-ws) at /graphql.")
+    })?;
+    *slot.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(source);
+    Ok(())
+}
+
+/// The item to render, when this execution renders one instead of opening the subscription.
+pub fn rendering(ctx: &Context<'_>) -> Option<LiveItem> {
+    ctx.data_opt::<RenderItem>()?.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+}
+
+/// The error for an item of the wrong field; cannot happen while items come from filters.
+pub fn wrong_item() -> AppError {
+    AppError::Internal(anyhow::anyhow!("a live item was rendered by another subscription field"))
+}
+
+/// A subscription document with its variables, shared by every subscriber that sent the same.
+pub struct PreparedOperation {
+    /// Unique for the life of the process: the key of this operation's renderings.
+    id: u64,
+    params: RequestParams,
+    /// This operation's entry in `interned`.
+    text: String,
+    interned: Weak<Mutex<HashMap<String, Weak<PreparedOperation>>>>,
+}
+
+impl Drop for PreparedOperation {
+    fn drop(&mut self) {
+        let Some(interned) = self.interned.upgrade() else { return };
+        let mut interned = interned.lock().unwrap_or_else(PoisonError::into_inner);
+        // A subscriber may have interned the same text again since; keep its entry.
+        if interned.get(&self.text).is_some_and(|entry| entry.strong_count() == 0) {
+            interned.remove(&self.text);
+        }
+    }
+}
+
+/// The prepared operations of this instance, by their text.
+#[derive(Default)]
+pub struct LiveOperations {
+    interned: Arc<Mutex<HashMap<String, Weak<PreparedOperation>>>>,
+    next_id: AtomicU64,
+}
+
+impl LiveOperations {
+    /// The shared operation for `params`: the same `Arc` for the same document, operation
+    /// name, variables and extensions.
+    pub fn prepare(&self, params: RequestParams) -> Arc<PreparedOperation> {
+        let text = params.canonical_text();
+        let mut interned = self.interned.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(operation) = interned.get(&text).and_then(Weak::upgrade) {
+            return operation;
+        }
+        let operation = Arc::new(PreparedOperation {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            params,
+            text: text.clone(),
+            interned: Arc::downgrade(&self.interned),
+        });
+        interned.insert(text, Arc::downgrade(&operation));
+        operation
+    }
+
+    /// Operations in use now (for leak checks).
+    pub fn len(&self) -> usize {
+        self.interned.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether no operation is in use.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What a socket gives its live subscriptions to run and render with. One per socket.
+pub struct LiveContext {
+    /// The schema.
+    pub schema: AppSchema,
+    /// Viewer, socket handle and client.
+    pub session_data: Arc<Data>,
+    /// For the loaders of renderings.
+    pub db: DatabaseConnection,
+    /// The socket's viewer.
+    pub viewer: Viewer,
+    /// To label limit errors.
+    pub limits: QueryLimits,
+}
+
+/// What a socket sends for an operation.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A `next` payload: a GraphQL response as JSON.
+    Next(Arc<str>),
+    /// An `error` payload (the operation never ran) as JSON; the operation is over.
+    Error(String),
+    /// The operation is over.
+    Complete,
+    /// The subscriber fell so far behind that events for it were dropped: the socket closes
+    /// as a slow consumer, and the client's next subscription starts from the stored state.
+    SlowConsumer(u64),
+}
+
+/// The outgoing messages of a query or mutation (or a subscription that never opened): its
+/// responses, the first one as `error` when it never ran, then `complete`.
+pub fn responses<S>(responses: S, limits: QueryLimits) -> impl Stream<Item = Outgoing> + Send + 'static
+where
+    S: Stream<Item = Response> + Send + Unpin + 'static,
+{
+    stream::unfold((responses, limits, 0_usize, false), |(mut responses, limits, sent, over)| async move {
+        if over {
+            return None;
+        }
+        let Some(mut response) = responses.next().await else {
+            return Some((Outgoing::Complete, (responses, limits, sent, true)));
+        };
+        label_errors(&mut response, &limits);
+        if sent == 0 && never_ran(&response) {
+            return Some((Outgoing::Error(errors_json(&response.errors)), (responses, limits, 1, true)));
+        }
+        Some((Outgoing::Next(response_json(&response)), (responses, limits, sent + 1, false)))
+    })
+}
+
+/// A live subscription's outgoing messages: it opens, sends what it holds first, then each
+/// event its filter picks, until the broker goes away.
+pub fn subscription(
+    context: Arc<LiveContext>,
+    operation: Arc<PreparedOperation>,
+) -> impl Stream<Item = Outgoing> + Send {
+    stream::unfold(Live::Opening { context, operation }, |live| async move {
+        match live {
+            Live::Opening { context, operation } => {
+                let loader = Arc::new(request_loader(context.db.clone(), Some(context.viewer)));
+                match Box::pin(open(&context, &operation, loader.clone())).await {
+                    Ok(source) => {
+                        let running = Running {
+                            context,
+                            operation,
+                            first: source.first.into(),
+                            loader: Some(loader),
+                            listener: source.listener,
+                            filter: source.filter,
+                        };
+                        Box::pin(running.next()).await
+                    }
+                    Err(refused) => {
+                        // One result, as a query's would be: `error` if it never ran, else `next` then `complete`.
+                        let mut outgoing = responses(stream::iter([refused]), context.limits.clone()).boxed();
+                        let first = outgoing.next().await?;
+                        Some((first, Live::Refused(outgoing)))
+                    }
+                }
+            }
+            Live::Running(running) => Box::pin(running.next()).await,
+            Live::Refused(mut outgoing) => outgoing.next().await.map(|next| (next, Live::Refused(outgoing))),
+            Live::Over => None,
+        }
+    })
+}
+
+/// The states of [`subscription`].
+enum Live {
+    Opening { context: Arc<LiveContext>, operation: Arc<PreparedOperation> },
+    Running(Box<Running>),
+    Refused(futures_util::stream::BoxStream<'static, Outgoing>),
+    Over,
+}
+
+/// An opened subscription.
+struct Running {
+    context: Arc<LiveContext>,
+    operation: Arc<PreparedOperation>,
+    first: VecDeque<LiveItem>,
+    /// The loader `first` was prefetched into; dropped with the last of them.
+    loader: Option<Arc<RequestLoader>>,
+    listener: broker::Subscription,
+    filter: Box<dyn EventFilter>,
+}
+
+impl Running {
+    /// The next message and the state after it.
+    async fn next(mut self) -> Option<(Outgoing, Live)> {
+        if let Some(item) = self.first.pop_front() {
+            let loader = self.loader.clone();
+            let (payload, _) = execute(&self.context, &self.operation, item, loader).await;
+            if self.first.is_empty() {
+                self.loader = None;
+            }
+            return Some((Outgoing::Next(payload), Live::Running(Box::new(self))));
+        }
+        loop {
+            let delivery = match self.listener.next().await {
+                None => return Some((Outgoing::Complete, Live::Over)),
+                Some(Err(Lagged(missed))) => return Some((Outgoing::SlowConsumer(missed), Live::Over)),
+                Some(Ok(delivery)) => delivery,
+            };
+            let payload = match self.filter.pick(&delivery.event) {
+                Pick::Skip => continue,
+                Pick::Own(item) => execute(&self.context, &self.operation, item, None).await.0,
+                Pick::Shared(make) => match render_shared(&self.context, &self.operation, &delivery, make).await {
+                    Some(payload) => payload,
+                    None => continue,
+                },
+            };
+            return Some((Outgoing::Next(payload), Live::Running(Box::new(self))));
+        }
+    }
+}
+
+/// Opens the subscription: runs its field in open mode and takes the source it handed over,
+/// or the response that refused it (an unknown room, no viewer, a validation error).
+async fn open(
+    context: &LiveContext,
+    operation: &PreparedOperation,
+    loader: Arc<RequestLoader>,
+) -> Result<LiveSource, Response> {
+    let slot = OpenSlot::default();
+    let request = operation
+        .params
+        .to_request()
+        .data(loader)
+        .data(SecretCheckGuard::default())
+        .data(SignedInThisRequest::default())
+        .data(slot.clone());
+    let mut results = context.schema.execute_stream_with_session_data(request, context.session_data.clone());
+    let refused = results.next().await;
+    drop(results);
+    let opened = slot.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+    match (opened, refused) {
+        (Some(source), None) => Ok(source),
+        (_, Some(refused)) => Err(refused),
+        (None, None) => Err(Response::from_errors(vec![ServerError::new("The subscription did not start.", None)])),
+    }
+}
+
+/// Renders `make(event)` for `operation` once for every subscriber on this instance; `None`
+/// when the event makes no item.
+async fn render_shared(
+    context: &LiveContext,
+    operation: &PreparedOperation,
+    delivery: &Delivery,
+    make: fn(&Event) -> Option<LiveItem>,
+) -> Option<Arc<str>> {
+    let shared = delivery.rendering(operation.id);
+    if let Some(Some(payload)) = shared.get() {
+        return Some(payload.clone());
+    }
+    let mut own = None;
+    let payload = shared
+        .get_or_init(|| async {
+            let item = make(&delivery.event)?;
+            let (payload, read_viewer) = execute(context, operation, item, None).await;
+            if read_viewer {
+                own = Some(payload);
+                None
+            } else {
+                Some(payload)
+            }
+        })
+        .await;
+    match (payload, own) {
+        (Some(payload), _) => Some(payload.clone()),
+        (None, Some(own)) => Some(own),
+        // Someone else found that the rendering depends on the viewer: render this one's own.
+        (None, None) => Some(execute(context, operation, make(&delivery.event)?, None).await.0),
+    }
+}
+
+/// Runs `operation` emitting `item`; the response as JSON, and whether it read the viewer.
+async fn execute(
+    context: &LiveContext,
+    operation: &PreparedOperation,
+    item: LiveItem,
+    loader: Option<Arc<RequestLoader>>,
+) -> (Arc<str>, bool) {
+    let loader = loader.unwrap_or_else(|| Arc::new(request_loader(context.db.clone(), Some(context.viewer))));
+    let reads = ViewerReads::default();
+    let request = operation
+        .params
+        .to_request()
+        .data(loader)
+        .data(SecretCheckGuard::default())
+        .data(SignedInThisRequest::default())
+        .data(reads.clone())
+        .data(RenderItem(Mutex::new(Some(item))));
+    let mut results = context.schema.execute_stream_with_session_data(request, context.session_data.clone());
+    let mut response = results.next().await.unwrap_or_else(|| {
+        Response::from_errors(vec![ServerError::new("The subscription produced no result for an event.", None)])
+    });
+    label_errors(&mut response, &context.limits);
+    (response_json(&response), reads.happened())
+}
+
+fn response_json(response: &Response) -> Arc<str> {
+    // A GraphQL response always serializes: its data and errors are JSON values.
+    serde_json::to_string(response).unwrap_or_else(|_| r#"{"data":null}"#.to_string()).into()
+}
+
+fn errors_json(errors: &[ServerError]) -> String {
+    serde_json::to_string(errors).unwrap_or_else(|_| "[]".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(query: &str, variables: serde_json::Value) -> RequestParams {
+        RequestParams { query: query.into(), variables: variables.as_object().cloned(), ..Default::default() }
+    }
+
+    #[test]
+    fn equal_requests_share_one_operation_until_the_last_subscriber_lets_go() {
+        let operations = LiveOperations::default();
+        let first = operations.prepare(params("subscription { a }", serde_json::json!({ "x": 1, "y": 2 })));
+        let same = operations.prepare(params("subscription { a }", serde_json::json!({ "y": 2, "x": 1 })));
+        let other = operations.prepare(params("subscription { a }", serde_json::json!({ "x": 2, "y": 2 })));
+        assert!(Arc::ptr_eq(&first, &same), "variables in another order are the same request");
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_ne!(first.id, other.id, "each operation renders under its own key");
+        assert_eq!(operations.len(), 2);
+        drop(first);
+        assert_eq!(operations.len(), 2, "still used by `same`");
+        drop((same, other));
+        assert!(operations.is_empty(), "nothing is kept for operations nobody runs");
+        let again = operations.prepare(params("subscription { a }", serde_json::json!({})));
+        assert_eq!(operations.len(), 1);
+        drop(again);
+        assert!(operations.is_empty());
+    }
+}
