@@ -15,14 +15,20 @@
 
 use std::{
     collections::{HashMap, VecDeque},
+    pin::Pin,
     sync::{
         Arc, Mutex, PoisonError, Weak,
         atomic::{AtomicU64, Ordering},
     },
+    task::{Context as TaskContext, Poll},
 };
 
 use async_graphql::{Context, Data, Response, ServerError};
-use futures_util::{Stream, StreamExt as _, stream};
+use futures_util::{
+    FutureExt as _, Stream, StreamExt as _,
+    future::BoxFuture,
+    stream::{self, BoxStream},
+};
 use sea_orm::DatabaseConnection;
 
 use super::{
@@ -213,53 +219,43 @@ where
 
 /// A live subscription's outgoing messages: it opens, sends what it holds first, then each
 /// event its filter picks, until the broker goes away.
-pub fn subscription(
-    context: Arc<LiveContext>,
-    operation: Arc<PreparedOperation>,
-) -> impl Stream<Item = Outgoing> + Send {
-    stream::unfold(Live::Opening { context, operation }, |live| async move {
-        match live {
-            Live::Opening { context, operation } => {
-                let loader = Arc::new(request_loader(context.db.clone(), Some(context.viewer)));
-                match Box::pin(open(&context, &operation, loader.clone())).await {
-                    Ok(source) => {
-                        let running = Running {
-                            context,
-                            operation,
-                            first: source.first.into(),
-                            loader: Some(loader),
-                            listener: source.listener,
-                            filter: source.filter,
-                        };
-                        Box::pin(running.next()).await
-                    }
-                    Err(refused) => {
-                        // One result, as a query's would be: `error` if it never ran, else `next` then `complete`.
-                        let mut outgoing = responses(stream::iter([refused]), context.limits.clone()).boxed();
-                        let first = outgoing.next().await?;
-                        Some((first, Live::Refused(outgoing)))
-                    }
-                }
-            }
-            Live::Running(running) => Box::pin(running.next()).await,
-            Live::Refused(mut outgoing) => outgoing.next().await.map(|next| (next, Live::Refused(outgoing))),
-            Live::Over => None,
+pub fn subscription(context: Arc<LiveContext>, operation: Arc<PreparedOperation>) -> LiveStream {
+    let opening = {
+        let (context, operation) = (context.clone(), operation.clone());
+        async move {
+            let loader = Arc::new(request_loader(context.db.clone(), Some(context.viewer)));
+            open(&context, &operation, loader.clone()).await.map(|source| (source, loader))
         }
-    })
+        .boxed()
+    };
+    LiveStream { context, operation, state: State::Opening(opening) }
 }
 
-/// The states of [`subscription`].
-enum Live {
-    Opening { context: Arc<LiveContext>, operation: Arc<PreparedOperation> },
-    Running(Box<Running>),
-    Refused(futures_util::stream::BoxStream<'static, Outgoing>),
+/// The stream [`subscription`] returns. Written out by hand rather than with combinators so an
+/// idle subscription holds only its listener and filter (no suspended render future sized for
+/// the largest rendering), and an event whose shared rendering is ready is sent without any
+/// allocation but its frame.
+pub struct LiveStream {
+    context: Arc<LiveContext>,
+    operation: Arc<PreparedOperation>,
+    state: State,
+}
+
+enum State {
+    /// Running the field in open mode.
+    Opening(BoxFuture<'static, Result<(LiveSource, Arc<RequestLoader>), Response>>),
+    /// Waiting for the next event (or sending `first`).
+    Waiting(Box<Opened>),
+    /// Rendering an item; then back to waiting.
+    Rendering(Box<Opened>, BoxFuture<'static, Option<Arc<str>>>),
+    /// The field refused to open: its response, then the end.
+    Refused(BoxStream<'static, Outgoing>),
+    /// Nothing more to send.
     Over,
 }
 
 /// An opened subscription.
-struct Running {
-    context: Arc<LiveContext>,
-    operation: Arc<PreparedOperation>,
+struct Opened {
     first: VecDeque<LiveItem>,
     /// The loader `first` was prefetched into; dropped with the last of them.
     loader: Option<Arc<RequestLoader>>,
@@ -267,32 +263,102 @@ struct Running {
     filter: Box<dyn EventFilter>,
 }
 
-impl Running {
-    /// The next message and the state after it.
-    async fn next(mut self) -> Option<(Outgoing, Live)> {
-        if let Some(item) = self.first.pop_front() {
-            let loader = self.loader.clone();
-            let (payload, _) = execute(&self.context, &self.operation, item, loader).await;
-            if self.first.is_empty() {
-                self.loader = None;
-            }
-            return Some((Outgoing::Next(payload), Live::Running(Box::new(self))));
-        }
+impl Stream for LiveStream {
+    type Item = Outgoing;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Outgoing>> {
+        let this = self.get_mut();
         loop {
-            let delivery = match self.listener.next().await {
-                None => return Some((Outgoing::Complete, Live::Over)),
-                Some(Err(Lagged(missed))) => return Some((Outgoing::SlowConsumer(missed), Live::Over)),
-                Some(Ok(delivery)) => delivery,
-            };
-            let payload = match self.filter.pick(&delivery.event) {
-                Pick::Skip => continue,
-                Pick::Own(item) => execute(&self.context, &self.operation, item, None).await.0,
-                Pick::Shared(make) => match render_shared(&self.context, &self.operation, &delivery, make).await {
-                    Some(payload) => payload,
-                    None => continue,
+            match std::mem::replace(&mut this.state, State::Over) {
+                State::Over => return Poll::Ready(None),
+                State::Opening(mut opening) => match opening.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        this.state = State::Opening(opening);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok((source, loader))) => {
+                        this.state = State::Waiting(Box::new(Opened {
+                            first: source.first.into(),
+                            loader: Some(loader),
+                            listener: source.listener,
+                            filter: source.filter,
+                        }));
+                        continue;
+                    }
+                    Poll::Ready(Err(refused)) => {
+                        // One result, as a query's: `error` if it never ran, else `next` and `complete`.
+                        this.state =
+                            State::Refused(responses(stream::iter([refused]), this.context.limits.clone()).boxed());
+                        continue;
+                    }
                 },
-            };
-            return Some((Outgoing::Next(payload), Live::Running(Box::new(self))));
+                State::Refused(mut refused) => {
+                    let next = refused.poll_next_unpin(cx);
+                    if !matches!(next, Poll::Ready(None)) {
+                        this.state = State::Refused(refused);
+                    }
+                    return next;
+                }
+                State::Rendering(opened, mut rendering) => match rendering.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        this.state = State::Rendering(opened, rendering);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(payload) => {
+                        this.state = State::Waiting(opened);
+                        match payload {
+                            Some(payload) => return Poll::Ready(Some(Outgoing::Next(payload))),
+                            None => continue,
+                        }
+                    }
+                },
+                State::Waiting(mut opened) => {
+                    if let Some(item) = opened.first.pop_front() {
+                        let loader = opened.loader.clone();
+                        if opened.first.is_empty() {
+                            // Kept for the life of the subscription, these would hold the
+                            // backlog's rows.
+                            opened.loader = None;
+                            opened.first = VecDeque::new();
+                        }
+                        let (context, operation) = (this.context.clone(), this.operation.clone());
+                        let rendering = async move { Some(execute(&context, &operation, item, loader).await.0) };
+                        this.state = State::Rendering(opened, rendering.boxed());
+                        continue;
+                    }
+                    let delivery = match opened.listener.poll_next_unpin(cx) {
+                        Poll::Pending => {
+                            this.state = State::Waiting(opened);
+                            return Poll::Pending;
+                        }
+                        Poll::Ready(None) => return Poll::Ready(Some(Outgoing::Complete)),
+                        Poll::Ready(Some(Err(Lagged(missed)))) => {
+                            return Poll::Ready(Some(Outgoing::SlowConsumer(missed)));
+                        }
+                        Poll::Ready(Some(Ok(delivery))) => delivery,
+                    };
+                    let (context, operation) = (this.context.clone(), this.operation.clone());
+                    let rendering = match opened.filter.pick(&delivery.event) {
+                        Pick::Skip => {
+                            this.state = State::Waiting(opened);
+                            continue;
+                        }
+                        Pick::Shared(make) => {
+                            let shared = delivery.rendering(operation.id);
+                            if let Some(Some(payload)) = shared.get() {
+                                // Rendered already for another subscriber: the common case.
+                                this.state = State::Waiting(opened);
+                                return Poll::Ready(Some(Outgoing::Next(payload.clone())));
+                            }
+                            async move { render_shared(&context, &operation, &delivery, make).await }.boxed()
+                        }
+                        Pick::Own(item) => {
+                            async move { Some(execute(&context, &operation, item, None).await.0) }.boxed()
+                        }
+                    };
+                    this.state = State::Rendering(opened, rendering);
+                }
+            }
         }
     }
 }

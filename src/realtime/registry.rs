@@ -6,7 +6,7 @@
 //! [`Registration`]'s `Drop`, so cleanup runs on every way out and runs once.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeSet, HashMap, HashSet},
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering},
@@ -60,6 +60,9 @@ pub struct ConnectionHandle {
     pub opened_at: Instant,
     /// Milliseconds since `epoch` of the last graphql-ws message other than ping/pong.
     last_activity_ms: AtomicU64,
+    /// The activity time this socket is queued under in the registry's idle order (written
+    /// only under the registry's lock).
+    queued_activity_ms: AtomicU64,
     /// Operations running on the socket.
     operations: AtomicU32,
     /// 0 while open; otherwise the index into `CLOSE_REASONS` the socket must close with.
@@ -90,6 +93,15 @@ impl ConnectionHandle {
     pub fn idle_for(&self) -> Duration {
         let last = Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed));
         self.epoch.elapsed().saturating_sub(last)
+    }
+
+    /// The registry's start, which activity times count from.
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    fn last_activity_ms(&self) -> u64 {
+        self.last_activity_ms.load(Ordering::Relaxed)
     }
 
     /// Asks the socket to close with `reason`. The first request wins; later ones are ignored,
@@ -139,6 +151,11 @@ impl ConnectionHandle {
 #[derive(Default)]
 struct Index {
     connections: HashMap<ConnectionId, Arc<ConnectionHandle>>,
+    /// Every socket by the last activity it was seen with, oldest first: the idle sweep
+    /// reads only the front, the sockets that could have been idle long enough, so a sweep
+    /// while nothing expires looks at almost nothing. A socket's entry may be older than its
+    /// real activity; the sweep then re-queues it under the real one.
+    idle_order: BTreeSet<(u64, ConnectionId)>,
     by_session: HashMap<Uuid, HashSet<ConnectionId>>,
     by_user: HashMap<Uuid, HashSet<ConnectionId>>,
 }
@@ -227,6 +244,7 @@ impl Registry {
             session_id,
             opened_at: Instant::now(),
             last_activity_ms: AtomicU64::new(0),
+            queued_activity_ms: AtomicU64::new(0),
             operations: AtomicU32::new(0),
             close_requested: AtomicU8::new(0),
             wake: Notify::new(),
@@ -239,6 +257,9 @@ impl Registry {
                 return None;
             }
             index.connections.insert(id, handle.clone());
+            let activity = handle.last_activity_ms();
+            handle.queued_activity_ms.store(activity, Ordering::Relaxed);
+            index.idle_order.insert((activity, id));
             index.by_session.entry(session_id).or_default().insert(id);
             let sockets = index.by_user.entry(user_id).or_default();
             sockets.insert(id);
@@ -255,6 +276,7 @@ impl Registry {
             let mut guard = self.lock();
             let index = &mut *guard;
             index.connections.remove(&handle.id);
+            index.idle_order.remove(&(handle.queued_activity_ms.load(Ordering::Relaxed), handle.id));
             let mut last = false;
             for (map, key) in [(&mut index.by_session, handle.session_id), (&mut index.by_user, handle.user_id)] {
                 if let Some(ids) = map.get_mut(&key) {
@@ -313,6 +335,31 @@ impl Registry {
         handles.len()
     }
 
+    /// The sockets without activity for `timeout`, taken out of the idle order (they are to
+    /// be closed). Sockets found active since they were queued are queued again under their
+    /// latest activity. The lock is held for the sockets looked at, not for every socket.
+    pub fn take_idle(&self, timeout: Duration) -> Vec<Arc<ConnectionHandle>> {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        let Some(cutoff) = now.checked_sub(timeout.as_millis() as u64) else { return Vec::new() };
+        let mut guard = self.lock();
+        let index = &mut *guard;
+        let mut idle = Vec::new();
+        while let Some(&(queued, id)) = index.idle_order.first()
+            && queued <= cutoff
+        {
+            index.idle_order.pop_first();
+            let Some(handle) = index.connections.get(&id) else { continue };
+            let activity = handle.last_activity_ms();
+            if activity <= cutoff {
+                idle.push(handle.clone());
+            } else {
+                handle.queued_activity_ms.store(activity, Ordering::Relaxed);
+                index.idle_order.insert((activity, id));
+            }
+        }
+        idle
+    }
+
     /// Every handle, copied out so callers inspect them without holding the lock.
     pub fn snapshot(&self) -> Vec<Arc<ConnectionHandle>> {
         self.lock().connections.values().cloned().collect()
@@ -366,6 +413,22 @@ mod tests {
         drop(second);
         assert_eq!(registry.counts(), RegistryCounts::default());
         assert!(!registry.is_online(user));
+    }
+
+    #[test]
+    fn the_idle_sweep_takes_only_sockets_idle_for_the_timeout_and_requeues_the_rest() {
+        let registry = Registry::new(5);
+        let quiet = registry.register(Uuid::now_v7(), Uuid::now_v7()).expect("room");
+        let busy = registry.register(Uuid::now_v7(), Uuid::now_v7()).expect("room");
+        std::thread::sleep(Duration::from_millis(40));
+        busy.handle().touch();
+        let idle = registry.take_idle(Duration::from_millis(20));
+        assert_eq!(idle.iter().map(|handle| handle.id).collect::<Vec<_>>(), vec![quiet.handle().id]);
+        assert!(registry.take_idle(Duration::from_millis(20)).is_empty(), "taken once; the busy one was re-queued");
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(registry.take_idle(Duration::from_millis(20)).len(), 1, "the busy one, once it went quiet");
+        drop((quiet, busy));
+        assert!(registry.lock().idle_order.is_empty(), "closing leaves nothing queued");
     }
 
     #[test]

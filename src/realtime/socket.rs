@@ -22,7 +22,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures_util::{StreamExt as _, stream::BoxStream};
+use futures_util::{FutureExt as _, StreamExt as _, stream::BoxStream};
 use tokio_stream::StreamMap;
 
 use super::{
@@ -75,7 +75,7 @@ pub fn upgrade(
         .max_frame_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
             let tasks = state.tasks.clone();
-            tasks.track_future(serve(socket, state, schema, client))
+            tasks.track_future(serve(Box::new(Opened { socket, state, schema, client })))
         })
 }
 
@@ -103,14 +103,26 @@ enum Ending {
     PeerGone,
 }
 
+/// A socket just upgraded, with what serving it needs.
+struct Opened {
+    socket: WebSocket,
+    state: AppState,
+    schema: AppSchema,
+    client: Client,
+}
+
 /// One socket's life: subprotocol check, connection_init, then operations until close.
-async fn serve(mut socket: WebSocket, state: AppState, schema: AppSchema, client: Client) {
+///
+/// Takes its parts boxed and runs the connection boxed: an async fn keeps its arguments for
+/// its whole life, so passed by value they would be held twice in every idle socket's task.
+async fn serve(opened: Box<Opened>) {
+    let Opened { mut socket, state, schema, client } = *opened;
     metrics::counter!("ws_connections_opened_total").increment(1);
     let ending = if socket.protocol().is_none_or(|protocol| protocol.as_bytes() != protocol::SUBPROTOCOL.as_bytes()) {
         close(&mut socket, protocol::SUBPROTOCOL_NOT_ACCEPTABLE.code, protocol::SUBPROTOCOL_NOT_ACCEPTABLE.reason).await
     } else {
-        match initialise(&mut socket, &state).await {
-            Ok(accepted) => Connection::new(socket, state, schema, client, accepted).run().await,
+        match Box::pin(initialise(&mut socket, &state)).await {
+            Ok(accepted) => Box::new(Connection::new(socket, state, schema, client, accepted)).run().await,
             Err(ending) => ending,
         }
     };
@@ -130,7 +142,7 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) -> Endin
 
 async fn close_with(socket: &mut WebSocket, code: u16, reason: String) {
     let frame = CloseFrame { code, reason: protocol::close_reason(&reason).into() };
-    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+    let _ = send(socket, Message::Close(Some(frame))).await;
 }
 
 async fn protocol_close(socket: &mut WebSocket, close_code: ProtocolClose) -> Ending {
@@ -139,10 +151,35 @@ async fn protocol_close(socket: &mut WebSocket, close_code: ProtocolClose) -> En
 
 /// Sends one text message, failing when the client does not take it in time.
 async fn send_text(socket: &mut WebSocket, text: String) -> Result<(), ()> {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
+    send(socket, Message::Text(text.into())).await
+}
+
+/// Sends one message, failing when the client does not take it within [`SEND_TIMEOUT`].
+///
+/// Nearly every send completes at once (the kernel takes the bytes); only one that has to
+/// wait arms the timer, so a delivery to thousands of sockets sets no thousands of timers.
+async fn send(socket: &mut WebSocket, message: Message) -> Result<(), ()> {
+    let sending = socket.send(message);
+    tokio::pin!(sending);
+    if let Some(sent) = (&mut sending).now_or_never() {
+        return sent.map_err(drop);
     }
+    // Boxed: this rare wait should not grow every socket's task by a timer.
+    let deadline = Box::pin(tokio::time::sleep(SEND_TIMEOUT));
+    tokio::select! {
+        sent = sending => sent.map_err(drop),
+        () = deadline => Err(()),
+    }
+}
+
+/// The first keepalive tick: the next multiple of `interval` since `base`, the same instant for
+/// every socket. Idle sockets then wake together, once per interval, and the runtime serves
+/// their pings in one pass instead of waking for each socket on its own schedule.
+fn first_keepalive(base: Instant, interval: Duration) -> tokio::time::Instant {
+    let interval_nanos = interval.as_nanos().max(1);
+    let since = base.elapsed().as_nanos();
+    let next = since / interval_nanos * interval_nanos + interval_nanos;
+    tokio::time::Instant::from_std(base + Duration::from_nanos(u64::try_from(next).unwrap_or(u64::MAX)))
 }
 
 /// What connection_init established.
@@ -210,6 +247,18 @@ fn is_too_big(error: &axum::Error) -> bool {
     text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big")
 }
 
+/// What woke a socket's task.
+enum Turn {
+    /// A close was asked for (shutdown, revocation, idle expiry, slow consumer).
+    Close(CloseReason),
+    /// The keepalive or the session's end is due.
+    Timer,
+    /// The client sent a frame (or went away).
+    Frame(Option<Result<Message, axum::Error>>),
+    /// An operation has a message to send.
+    Outgoing(String, Outgoing),
+}
+
 /// An operation's outgoing messages.
 type OperationStream = BoxStream<'static, Outgoing>;
 
@@ -255,51 +304,66 @@ impl Connection {
         self.registration.handle()
     }
 
-    async fn run(mut self) -> Ending {
+    async fn run(mut self: Box<Self>) -> Ending {
         let interval = self.state.settings.keepalive_interval;
-        let mut keepalive = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_ping = first_keepalive(self.handle().epoch(), interval);
         // The waits that last the socket's life are made once, not on every turn of the loop:
         // each wake of an idle socket then costs a poll, not a new registration with a lock.
+        // One timer serves both the keepalive and the session's end.
         let handle = self.handle().clone();
         let close_wanted = handle.close_wanted();
         tokio::pin!(close_wanted);
         let shutdown = self.state.shutdown.clone().cancelled_owned();
         tokio::pin!(shutdown);
-        let session_end = tokio::time::sleep_until(self.session_ends_at);
-        tokio::pin!(session_end);
+        let timer = tokio::time::sleep_until(next_ping.min(self.session_ends_at));
+        tokio::pin!(timer);
         let ending = loop {
-            tokio::select! {
+            let turn = tokio::select! {
                 biased;
-                () = &mut shutdown => break self.close(CloseReason::SHUTDOWN).await,
-                reason = &mut close_wanted => break self.close(reason).await,
-                () = &mut session_end => break self.close(CloseReason::EXPIRED).await,
-                _ = keepalive.tick() => {
-                    if self.last_heard.elapsed() > interval * 2 {
-                        break protocol_close(&mut self.socket, protocol::KEEPALIVE_TIMEOUT).await;
-                    }
-                    let ping = tokio::time::timeout(SEND_TIMEOUT, self.socket.send(Message::Ping(Default::default())));
-                    if !matches!(ping.await, Ok(Ok(()))) {
-                        break Ending::PeerGone;
-                    }
-                }
-                frame = self.socket.recv() => {
-                    if let Some(ending) = self.on_frame(frame).await {
-                        break ending;
-                    }
-                }
+                () = &mut shutdown => Turn::Close(CloseReason::SHUTDOWN),
+                reason = &mut close_wanted => Turn::Close(reason),
+                () = &mut timer => Turn::Timer,
+                frame = self.socket.recv() => Turn::Frame(frame),
                 Some((id, outgoing)) = self.operations.next(), if !self.operations.is_empty() => {
-                    match self.on_outgoing(&id, outgoing).await {
-                        Ok(()) => {}
-                        Err(ending) => break ending,
+                    Turn::Outgoing(id, outgoing)
+                }
+            };
+            let ended = match turn {
+                // The common turn, a delivery, runs in place; the others are rare and large,
+                // so they run boxed and an idle socket's task stays small.
+                Turn::Outgoing(id, outgoing) => self.on_outgoing(&id, outgoing).await.err(),
+                Turn::Close(reason) => Some(Box::pin(self.close(reason)).await),
+                Turn::Frame(frame) => Box::pin(self.on_frame(frame)).await,
+                Turn::Timer => {
+                    let now = tokio::time::Instant::now();
+                    if now >= self.session_ends_at {
+                        Some(Box::pin(self.close(CloseReason::EXPIRED)).await)
+                    } else if now >= next_ping {
+                        next_ping += interval;
+                        timer.as_mut().reset(next_ping.min(self.session_ends_at));
+                        Box::pin(self.keepalive(interval)).await
+                    } else {
+                        timer.as_mut().reset(next_ping.min(self.session_ends_at));
+                        None
                     }
                 }
+            };
+            if let Some(ending) = ended {
+                break ending;
             }
         };
         for _ in self.operations.keys() {
             self.handle().operation_ended();
         }
         ending
+    }
+
+    /// Pings the client, or drops it when it answered nothing for two intervals.
+    async fn keepalive(&mut self, interval: Duration) -> Option<Ending> {
+        if self.last_heard.elapsed() > interval * 2 {
+            return Some(protocol_close(&mut self.socket, protocol::KEEPALIVE_TIMEOUT).await);
+        }
+        send(&mut self.socket, Message::Ping(Default::default())).await.err().map(|()| Ending::PeerGone)
     }
 
     async fn close(&mut self, reason: CloseReason) -> Ending {
