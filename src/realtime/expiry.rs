@@ -1,5 +1,6 @@
-//! Two background tasks that close sockets: the idle sweep (`SESSION_TIMEOUT_MINUTES`) and the
-//! revocation listener (every announced end of a login session closes its sockets).
+//! Two background tasks that close sockets: the idle sweep (`SESSION_TIMEOUT_MINUTES`, and
+//! every socket at shutdown) and the revocation listener (every announced end of a login
+//! session closes its sockets).
 
 use std::time::Instant;
 
@@ -39,7 +40,13 @@ pub fn spawn(state: &AppState) {
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                () = sweeper.shutdown.cancelled() => break,
+                () = sweeper.shutdown.cancelled() => {
+                    // Sockets learn of the shutdown here, as a close request, rather than by
+                    // each watching the token. One that registers after this sees the token.
+                    let closing = sweeper.registry.close_all(CloseReason::SHUTDOWN);
+                    tracing::info!(closing, "closing subscription sockets for shutdown");
+                    break;
+                }
                 _ = ticks.tick() => {}
             }
             let closed = sweep_idle_once(&sweeper);

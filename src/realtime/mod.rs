@@ -3,6 +3,7 @@
 
 pub mod broker;
 pub mod expiry;
+pub mod gate;
 pub mod presence;
 pub mod protocol;
 pub mod registry;

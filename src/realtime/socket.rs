@@ -12,6 +12,7 @@
 //! which closes the socket as a slow consumer: memory never grows with a client's backlog.
 
 use std::{
+    future::poll_fn,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -26,6 +27,7 @@ use futures_util::{FutureExt as _, StreamExt as _, stream::BoxStream};
 use tokio_stream::StreamMap;
 
 use super::{
+    gate::Gate,
     protocol::{self, ClientMessage, ProtocolClose, ServerMessage},
     registry::{CloseReason, ConnectionHandle, Registration},
 };
@@ -232,6 +234,11 @@ async fn initialise(socket: &mut WebSocket, state: &AppState) -> Result<Accepted
                     let too_many = CloseReason::TOO_MANY;
                     return Err(close(socket, too_many.code, too_many.reason).await);
                 };
+                // Registered after the shutdown closed every registered socket: close too.
+                if state.shutdown.is_cancelled() {
+                    let shutdown = CloseReason::SHUTDOWN;
+                    return Err(close(socket, shutdown.code, shutdown.reason).await);
+                }
                 if send_text(socket, ServerMessage::ConnectionAck.to_text()).await.is_err() {
                     return Err(Ending::PeerGone);
                 }
@@ -271,6 +278,10 @@ struct Connection {
     live: Arc<LiveContext>,
     session_ends_at: tokio::time::Instant,
     operations: StreamMap<String, OperationStream>,
+    /// Lets the socket's read through only when it woke.
+    reading: Gate,
+    /// Lets the operations' poll through only when one of them woke.
+    sending: Gate,
     /// When the client last sent any frame, pongs included.
     last_heard: Instant,
 }
@@ -296,6 +307,8 @@ impl Connection {
             live,
             session_ends_at: tokio::time::Instant::now() + remaining,
             operations: StreamMap::new(),
+            reading: Gate::new(),
+            sending: Gate::new(),
             last_heard: Instant::now(),
         }
     }
@@ -309,24 +322,23 @@ impl Connection {
         let mut next_ping = first_keepalive(self.handle().epoch(), interval);
         // The waits that last the socket's life are made once, not on every turn of the loop:
         // each wake of an idle socket then costs a poll, not a new registration with a lock.
-        // One timer serves both the keepalive and the session's end.
+        // One timer serves both the keepalive and the session's end, and the socket and the
+        // operations are polled only when they woke (see `gate`).
         let handle = self.handle().clone();
         let close_wanted = handle.close_wanted();
         tokio::pin!(close_wanted);
-        let shutdown = self.state.shutdown.clone().cancelled_owned();
-        tokio::pin!(shutdown);
         let timer = tokio::time::sleep_until(next_ping.min(self.session_ends_at));
         tokio::pin!(timer);
+        // Shutdown reaches the socket as a close request (the registry closes every socket),
+        // so no wait on the application-wide token is polled on each wake.
         let ending = loop {
             let turn = tokio::select! {
                 biased;
-                () = &mut shutdown => Turn::Close(CloseReason::SHUTDOWN),
                 reason = &mut close_wanted => Turn::Close(reason),
                 () = &mut timer => Turn::Timer,
-                frame = self.socket.recv() => Turn::Frame(frame),
-                Some((id, outgoing)) = self.operations.next(), if !self.operations.is_empty() => {
-                    Turn::Outgoing(id, outgoing)
-                }
+                frame = poll_fn(|cx| self.reading.poll(cx, |cx| self.socket.poll_next_unpin(cx))) => Turn::Frame(frame),
+                Some((id, outgoing)) = poll_fn(|cx| self.sending.poll(cx, |cx| self.operations.poll_next_unpin(cx))),
+                    if !self.operations.is_empty() => Turn::Outgoing(id, outgoing),
             };
             let ended = match turn {
                 // The common turn, a delivery, runs in place; the others are rare and large,
@@ -427,6 +439,7 @@ impl Connection {
                 }
                 let stream = self.start(payload);
                 self.operations.insert(id, stream);
+                self.sending.open();
                 self.handle().operation_started();
                 None
             }
