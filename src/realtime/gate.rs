@@ -37,6 +37,12 @@ pub struct Gate {
     waker: Waker,
 }
 
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Gate {
     /// A gate that lets the first poll through.
     pub fn new() -> Self {
