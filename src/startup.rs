@@ -60,6 +60,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         registry: Registry::with_presence(settings.max_connections_per_user, broker.clone()),
         room_presence: RoomPresence::new(broker.clone()),
         live_operations: Default::default(),
+        keepalive: Default::default(),
         typing: Arc::new(Typing::default()),
         broker,
         settings: Arc::new(settings),

@@ -49,6 +49,8 @@ pub struct AppState {
     pub typing: Arc<Typing>,
     /// The live subscription sockets of this instance.
     pub registry: Arc<Registry>,
+    /// Ticks every `KEEPALIVE_INTERVAL_SECONDS`: every socket pings its client then.
+    pub keepalive: Arc<Notify>,
     /// The subscription operations live on this instance, shared by their subscribers.
     pub live_operations: Arc<LiveOperations>,
     /// Woken after mail is queued, so the worker delivers it without waiting for its poll.

@@ -1,6 +1,6 @@
-//! Two background tasks that close sockets: the idle sweep (`SESSION_TIMEOUT_MINUTES`, and
-//! every socket at shutdown) and the revocation listener (every announced end of a login
-//! session closes its sockets).
+//! The background tasks of the sockets: the idle sweep (`SESSION_TIMEOUT_MINUTES`, and every
+//! socket at shutdown), the keepalive tick, and the revocation listener (every announced end
+//! of a login session closes its sockets).
 
 use std::time::Instant;
 
@@ -32,8 +32,24 @@ pub fn sweep_idle_once(state: &AppState) -> usize {
     closed
 }
 
-/// Starts the idle sweep and the revocation listener; both stop with the application.
+/// Starts the idle sweep, the keepalive tick and the revocation listener; all stop with the
+/// application.
 pub fn spawn(state: &AppState) {
+    let ticker = state.clone();
+    state.tasks.spawn(async move {
+        // One timer for every socket's ping, rather than one per socket: a timer per socket
+        // costs each socket several trips through the timer wheel per interval.
+        let interval = ticker.settings.keepalive_interval;
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = ticker.shutdown.cancelled() => break,
+                _ = ticks.tick() => ticker.keepalive.notify_waiters(),
+            }
+        }
+    });
+
     let sweeper = state.clone();
     state.tasks.spawn(async move {
         let mut ticks = tokio::time::interval(sweeper.settings.session_sweep_interval);

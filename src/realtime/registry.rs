@@ -95,11 +95,6 @@ impl ConnectionHandle {
         self.epoch.elapsed().saturating_sub(last)
     }
 
-    /// The registry's start, which activity times count from.
-    pub fn epoch(&self) -> Instant {
-        self.epoch
-    }
-
     fn last_activity_ms(&self) -> u64 {
         self.last_activity_ms.load(Ordering::Relaxed)
     }

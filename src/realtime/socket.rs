@@ -6,7 +6,7 @@
 //! speaks the protocol itself and leaves only execution to async-graphql.
 //!
 //! One task per socket, and no task per operation: the task owns the socket and polls the
-//! socket, its operations' streams, its keepalive timer, its session's end and its close
+//! socket, its operations' streams, the keepalive tick, its session's end and its close
 //! requests in one `select!`. While a send waits on a slow client nothing else is read from
 //! the operations, so their broker subscriptions fill up to their bound and report `Lagged`,
 //! which closes the socket as a slow consumer: memory never grows with a client's backlog.
@@ -174,16 +174,6 @@ async fn send(socket: &mut WebSocket, message: Message) -> Result<(), ()> {
     }
 }
 
-/// The first keepalive tick: the next multiple of `interval` since `base`, the same instant for
-/// every socket. Idle sockets then wake together, once per interval, and the runtime serves
-/// their pings in one pass instead of waking for each socket on its own schedule.
-fn first_keepalive(base: Instant, interval: Duration) -> tokio::time::Instant {
-    let interval_nanos = interval.as_nanos().max(1);
-    let since = base.elapsed().as_nanos();
-    let next = since / interval_nanos * interval_nanos + interval_nanos;
-    tokio::time::Instant::from_std(base + Duration::from_nanos(u64::try_from(next).unwrap_or(u64::MAX)))
-}
-
 /// What connection_init established.
 struct Accepted {
     registration: Registration,
@@ -258,8 +248,8 @@ fn is_too_big(error: &axum::Error) -> bool {
 enum Turn {
     /// A close was asked for (shutdown, revocation, idle expiry, slow consumer).
     Close(CloseReason),
-    /// The keepalive or the session's end is due.
-    Timer,
+    /// The instance's keepalive tick.
+    Ping,
     /// The client sent a frame (or went away).
     Frame(Option<Result<Message, axum::Error>>),
     /// An operation has a message to send.
@@ -319,45 +309,44 @@ impl Connection {
 
     async fn run(mut self: Box<Self>) -> Ending {
         let interval = self.state.settings.keepalive_interval;
-        let mut next_ping = first_keepalive(self.handle().epoch(), interval);
         // The waits that last the socket's life are made once, not on every turn of the loop:
         // each wake of an idle socket then costs a poll, not a new registration with a lock.
-        // One timer serves both the keepalive and the session's end, and the socket and the
-        // operations are polled only when they woke (see `gate`).
+        // Pings follow the instance's shared keepalive tick (one timer for every socket, see
+        // `expiry`), the session's end has a timer of its own that fires once, and the socket
+        // and the operations are polled only when they woke (see `gate`).
         let handle = self.handle().clone();
         let close_wanted = handle.close_wanted();
         tokio::pin!(close_wanted);
-        let timer = tokio::time::sleep_until(next_ping.min(self.session_ends_at));
-        tokio::pin!(timer);
+        let ticks = self.state.keepalive.clone();
+        let tick = ticks.clone().notified_owned();
+        tokio::pin!(tick);
+        let session_end = tokio::time::sleep_until(self.session_ends_at);
+        tokio::pin!(session_end);
         // Shutdown reaches the socket as a close request (the registry closes every socket),
         // so no wait on the application-wide token is polled on each wake.
         let ending = loop {
             let turn = tokio::select! {
                 biased;
                 reason = &mut close_wanted => Turn::Close(reason),
-                () = &mut timer => Turn::Timer,
+                () = &mut session_end => Turn::Close(CloseReason::EXPIRED),
+                () = &mut tick => Turn::Ping,
                 frame = poll_fn(|cx| self.reading.poll(cx, |cx| self.socket.poll_next_unpin(cx))) => Turn::Frame(frame),
                 Some((id, outgoing)) = poll_fn(|cx| self.sending.poll(cx, |cx| self.operations.poll_next_unpin(cx))),
                     if !self.operations.is_empty() => Turn::Outgoing(id, outgoing),
             };
             let ended = match turn {
-                // The common turn, a delivery, runs in place; the others are rare and large,
-                // so they run boxed and an idle socket's task stays small.
+                // The common turns, a delivery and a pong, run in place; the others are rare
+                // and large, so they run boxed and an idle socket's task stays small.
                 Turn::Outgoing(id, outgoing) => self.on_outgoing(&id, outgoing).await.err(),
-                Turn::Close(reason) => Some(Box::pin(self.close(reason)).await),
+                Turn::Frame(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {
+                    self.last_heard = Instant::now();
+                    None
+                }
                 Turn::Frame(frame) => Box::pin(self.on_frame(frame)).await,
-                Turn::Timer => {
-                    let now = tokio::time::Instant::now();
-                    if now >= self.session_ends_at {
-                        Some(Box::pin(self.close(CloseReason::EXPIRED)).await)
-                    } else if now >= next_ping {
-                        next_ping += interval;
-                        timer.as_mut().reset(next_ping.min(self.session_ends_at));
-                        Box::pin(self.keepalive(interval)).await
-                    } else {
-                        timer.as_mut().reset(next_ping.min(self.session_ends_at));
-                        None
-                    }
+                Turn::Close(reason) => Some(Box::pin(self.close(reason)).await),
+                Turn::Ping => {
+                    tick.set(ticks.clone().notified_owned());
+                    Box::pin(self.keepalive(interval)).await
                 }
             };
             if let Some(ending) = ended {
