@@ -11,7 +11,7 @@
 use std::{
     collections::HashMap,
     pin::Pin,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
     task::{Context, Poll},
 };
 
@@ -97,19 +97,26 @@ pub type SharedRendering = Arc<OnceCell<Option<Arc<str>>>>;
 pub struct Delivery {
     /// What happened.
     pub event: Event,
-    /// Renderings of the event by key (a subscription document with its variables). Few keys
-    /// per event, so a vector; it lives and dies with the event.
+    /// The rendering for the first key asked for: nearly every subscriber of a topic sends the
+    /// same document, and this one is read without a lock by all of them.
+    first_rendering: OnceLock<(u64, SharedRendering)>,
+    /// Renderings for other keys (a subscription document with its variables). Few keys per
+    /// event, so a vector; it lives and dies with the event.
     renderings: Mutex<Vec<(u64, SharedRendering)>>,
 }
 
 impl Delivery {
     fn new(event: Event) -> Self {
-        Self { event, renderings: Mutex::new(Vec::new()) }
+        Self { event, first_rendering: OnceLock::new(), renderings: Mutex::new(Vec::new()) }
     }
 
     /// The rendering of this event for `key`, shared by every listener asking with that key:
     /// the first to ask fills it, the others wait for it and reuse it.
     pub fn rendering(&self, key: u64) -> SharedRendering {
+        let (first_key, first) = self.first_rendering.get_or_init(|| (key, SharedRendering::default()));
+        if *first_key == key {
+            return first.clone();
+        }
         let mut renderings = self.renderings.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, rendering)) = renderings.iter().find(|(known, _)| *known == key) {
             return rendering.clone();
@@ -246,6 +253,16 @@ mod tests {
         drop(second);
         assert_eq!(broker.topics(), 0, "no listener, no channel");
         assert_eq!(broker.publish(topic, event()), 0, "publishing to nobody is fine");
+    }
+
+    #[test]
+    fn each_key_has_one_rendering_shared_by_everyone_who_asks_with_it() {
+        let delivery = Delivery::new(event());
+        let first = delivery.rendering(7);
+        let other = delivery.rendering(8);
+        assert!(Arc::ptr_eq(&first, &delivery.rendering(7)));
+        assert!(Arc::ptr_eq(&other, &delivery.rendering(8)));
+        assert!(!Arc::ptr_eq(&first, &other));
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@
 
 use std::{
     future::poll_fn,
-    sync::Arc,
+    sync::{Arc, LazyLock},
     time::{Duration, Instant},
 };
 
@@ -54,6 +54,9 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 const READ_BUFFER_BYTES: usize = 512;
 /// Unsent bytes tolerated before writes fail; a client that does not read is dropped.
 const MAX_WRITE_BUFFER_BYTES: usize = 256 * 1024;
+/// Messages sent for operations. Looked up once: the macro's lookup by name would run once
+/// per subscriber of every event.
+static MESSAGES_SENT: LazyLock<metrics::Counter> = LazyLock::new(|| metrics::counter!("ws_messages_sent_total"));
 /// How long one send may wait for the client before the socket counts as dead.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -489,7 +492,7 @@ impl Connection {
                 return Err(self.close(CloseReason::SLOW_CONSUMER).await);
             }
         };
-        metrics::counter!("ws_messages_sent_total").increment(1);
+        MESSAGES_SENT.increment(1);
         send_text(&mut self.socket, text).await.map_err(|()| Ending::PeerGone)
     }
 }
