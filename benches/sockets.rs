@@ -55,6 +55,9 @@ use std::{
 };
 
 use anyhow::{Context as _, anyhow, bail, ensure};
+
+#[path = "support/loopback.rs"]
+mod loopback;
 use futures_util::{SinkExt as _, StreamExt as _, stream};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -171,6 +174,7 @@ async fn run(knobs: &Knobs) -> anyhow::Result<bool> {
     }
     let report = result?;
     let passed = print_report(knobs, &report);
+    print_floor(knobs, &report)?;
     let log = server.log_tail(10);
     if !log.is_empty() {
         println!("\nserver log at RUST_LOG=warn (last lines):\n{log}");
@@ -283,6 +287,28 @@ async fn measure(knobs: &Knobs, server: &Server, http: &reqwest::Client) -> anyh
         rss_cycles: [rss_before_cycles, rss_half, rss_end],
         live_after,
     })
+}
+
+/// Seconds between the server's pings (set in `Server::start`).
+const KEEPALIVE_SECONDS: f64 = 30.0;
+
+/// Prints what the kernel alone charges for the idle minute's pings and pongs here.
+fn print_floor(knobs: &Knobs, r: &Report) -> anyhow::Result<()> {
+    // A server ping is a 2-byte frame; a client's pong 6 bytes.
+    let floor = loopback::measure(2, 2_000, 10)?;
+    let per_ping = floor.send_micros + floor.recv_micros;
+    let pings = knobs.sockets as f64 * r.idle_seconds / KEEPALIVE_SECONDS;
+    let percent = 100.0 * pings * per_ping * 1e-6 / r.idle_seconds;
+    println!();
+    println!(
+        "kernel floor, bare loopback sockets in this process: a ping's send {:.2} µs + its pong's recv {:.2} µs",
+        floor.send_micros, floor.recv_micros
+    );
+    println!(
+        "so {} sockets pinged every {KEEPALIVE_SECONDS:.0} s cost at least {percent:.3}% of a core in system calls alone",
+        knobs.sockets
+    );
+    Ok(())
 }
 
 /// Prints the table and the verdicts; true when every check passes.
@@ -417,7 +443,7 @@ impl Server {
             // CPU figure then counts sixty sweeps of every socket a minute.
             .env("SESSION_TIMEOUT_MINUTES", "30")
             .env("SESSION_SWEEP_INTERVAL_SECONDS", knobs.sweep_seconds.to_string())
-            .env("KEEPALIVE_INTERVAL_SECONDS", "30")
+            .env("KEEPALIVE_INTERVAL_SECONDS", KEEPALIVE_SECONDS.to_string())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
