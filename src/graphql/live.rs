@@ -2,10 +2,11 @@
 //! instance, not once per subscriber.
 //!
 //! A subscription is *opened* once through async-graphql: its field checks the viewer and its
-//! arguments, starts listening on the broker, reads what it sends first (a backlog, a
-//! snapshot) and hands all of that over as a [`LiveSource`] instead of returning a stream.
-//! From then on the socket keeps only that source and an [`Arc`] of the
-//! [`PreparedOperation`], which every subscriber with the same document and variables shares.
+//! arguments, starts listening on the broker, hands the listener over as a [`LiveSource`],
+//! and returns only what it sends first (a backlog, a snapshot), which that one execution
+//! resolves and the socket sends. From then on the socket keeps only the source and an [`Arc`]
+//! of the [`PreparedOperation`], which every subscriber with the same document and variables
+//! shares.
 //!
 //! Each event is *rendered* by running the operation again with the event injected into its
 //! field ([`rendering`]). The rendering is cached on the event for its operation, so thousands
@@ -72,11 +73,9 @@ pub trait EventFilter: Send {
     fn pick(&mut self, event: &Event) -> Pick;
 }
 
-/// What a subscription field hands over when it opens.
+/// What a subscription field hands over when it opens (it returns what it sends first).
 pub struct LiveSource {
-    /// Sent before any live event, in order (a backlog or a snapshot).
-    pub first: Vec<LiveItem>,
-    /// The topic listened on, since before `first` was read.
+    /// The topic listened on, since before what is sent first was read.
     pub listener: broker::Subscription,
     /// Which events of the topic this subscriber gets.
     pub filter: Box<dyn EventFilter>,
@@ -222,11 +221,7 @@ where
 pub fn subscription(context: Arc<LiveContext>, operation: Arc<PreparedOperation>) -> LiveStream {
     let opening = {
         let (context, operation) = (context.clone(), operation.clone());
-        async move {
-            let loader = Arc::new(request_loader(context.db.clone(), Some(context.viewer)));
-            open(&context, &operation, loader.clone()).await.map(|source| (source, loader))
-        }
-        .boxed()
+        async move { open(&context, &operation).await }.boxed()
     };
     LiveStream { context, operation, state: State::Opening(opening) }
 }
@@ -241,14 +236,18 @@ pub struct LiveStream {
     state: State,
 }
 
+/// How opening ends: the source and the responses to send first, or the responses that
+/// refused the subscription.
+type Opening = Result<(LiveSource, Vec<Response>), Vec<Response>>;
+
 enum State {
     /// Running the field in open mode.
-    Opening(BoxFuture<'static, Result<(LiveSource, Arc<RequestLoader>), Response>>),
+    Opening(BoxFuture<'static, Opening>),
     /// Waiting for the next event (or sending `first`).
     Waiting(Box<Opened>),
     /// Rendering an item; then back to waiting.
     Rendering(Box<Opened>, BoxFuture<'static, Option<Arc<str>>>),
-    /// The field refused to open: its response, then the end.
+    /// The field refused to open: its responses, then the end.
     Refused(BoxStream<'static, Outgoing>),
     /// Nothing more to send.
     Over,
@@ -256,9 +255,8 @@ enum State {
 
 /// An opened subscription.
 struct Opened {
-    first: VecDeque<LiveItem>,
-    /// The loader `first` was prefetched into; dropped with the last of them.
-    loader: Option<Arc<RequestLoader>>,
+    /// What the open execution resolved to send first, as `next` payloads.
+    first: VecDeque<Arc<str>>,
     listener: broker::Subscription,
     filter: Box<dyn EventFilter>,
 }
@@ -276,19 +274,25 @@ impl Stream for LiveStream {
                         this.state = State::Opening(opening);
                         return Poll::Pending;
                     }
-                    Poll::Ready(Ok((source, loader))) => {
+                    Poll::Ready(Ok((source, first))) => {
+                        let limits = &this.context.limits;
                         this.state = State::Waiting(Box::new(Opened {
-                            first: source.first.into(),
-                            loader: Some(loader),
+                            first: first
+                                .into_iter()
+                                .map(|mut response| {
+                                    label_errors(&mut response, limits);
+                                    response_json(&response)
+                                })
+                                .collect(),
                             listener: source.listener,
                             filter: source.filter,
                         }));
                         continue;
                     }
                     Poll::Ready(Err(refused)) => {
-                        // One result, as a query's: `error` if it never ran, else `next` and `complete`.
+                        // As a query's: `error` if it never ran, else `next` and `complete`.
                         this.state =
-                            State::Refused(responses(stream::iter([refused]), this.context.limits.clone()).boxed());
+                            State::Refused(responses(stream::iter(refused), this.context.limits.clone()).boxed());
                         continue;
                     }
                 },
@@ -313,18 +317,12 @@ impl Stream for LiveStream {
                     }
                 },
                 State::Waiting(mut opened) => {
-                    if let Some(item) = opened.first.pop_front() {
-                        let loader = opened.loader.clone();
+                    if let Some(payload) = opened.first.pop_front() {
                         if opened.first.is_empty() {
-                            // Kept for the life of the subscription, these would hold the
-                            // backlog's rows.
-                            opened.loader = None;
                             opened.first = VecDeque::new();
                         }
-                        let (context, operation) = (this.context.clone(), this.operation.clone());
-                        let rendering = async move { Some(execute(&context, &operation, item, loader).await.0) };
-                        this.state = State::Rendering(opened, rendering.boxed());
-                        continue;
+                        this.state = State::Waiting(opened);
+                        return Poll::Ready(Some(Outgoing::Next(payload)));
                     }
                     let delivery = match opened.listener.poll_next_unpin(cx) {
                         Poll::Pending => {
@@ -363,14 +361,15 @@ impl Stream for LiveStream {
     }
 }
 
-/// Opens the subscription: runs its field in open mode and takes the source it handed over,
-/// or the response that refused it (an unknown room, no viewer, a validation error).
+/// Opens the subscription: runs its field in open mode and takes the source it handed over
+/// with the responses it sent first, or the responses that refused it (an unknown room, no
+/// viewer, a validation error).
 async fn open(
     context: &LiveContext,
     operation: &PreparedOperation,
-    loader: Arc<RequestLoader>,
-) -> Result<LiveSource, Response> {
+) -> Result<(LiveSource, Vec<Response>), Vec<Response>> {
     let slot = OpenSlot::default();
+    let loader = Arc::new(request_loader(context.db.clone(), Some(context.viewer)));
     let request = operation
         .params
         .to_request()
@@ -379,13 +378,18 @@ async fn open(
         .data(SignedInThisRequest::default())
         .data(slot.clone());
     let mut results = context.schema.execute_stream_with_session_data(request, context.session_data.clone());
-    let refused = results.next().await;
+    let mut first = Vec::new();
+    while let Some(response) = results.next().await {
+        first.push(response);
+    }
     drop(results);
     let opened = slot.0.lock().unwrap_or_else(PoisonError::into_inner).take();
-    match (opened, refused) {
-        (Some(source), None) => Ok(source),
-        (_, Some(refused)) => Err(refused),
-        (None, None) => Err(Response::from_errors(vec![ServerError::new("The subscription did not start.", None)])),
+    match opened {
+        Some(source) => Ok((source, first)),
+        None if first.is_empty() => {
+            Err(vec![Response::from_errors(vec![ServerError::new("The subscription did not start.", None)])])
+        }
+        None => Err(first),
     }
 }
 

@@ -34,19 +34,14 @@ impl ContactsSubscription {
         // Listen first, then read the state: a change in between arrives after the snapshot.
         let listener = state.broker.subscribe(Topic::Presence);
         let contacts = db::contacts::list(&state.db, viewer.user_id).await.map_err(AppError::from)?;
-        let first = contacts
+        let first: Vec<_> = contacts
             .iter()
-            .map(|contact| {
-                LiveItem::Contact(ContactPresence {
-                    user: contact.clone(),
-                    online: state.registry.is_online(contact.id),
-                })
-            })
+            .map(|contact| ContactPresence { user: contact.clone(), online: state.registry.is_online(contact.id) })
             .collect();
         // The contacts' records, kept for the live events: a change costs no database read.
         let followed = Followed(contacts.into_iter().map(|contact| (contact.id, contact)).collect());
-        live::hand_over(ctx, LiveSource { first, listener, filter: Box::new(followed) })?;
-        Ok(stream::empty().boxed())
+        live::hand_over(ctx, LiveSource { listener, filter: Box::new(followed) })?;
+        Ok(stream::iter(first).boxed())
     }
 }
 

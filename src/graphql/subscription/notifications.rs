@@ -55,15 +55,14 @@ impl NotificationsSubscription {
         // Listen first, read second: the order that leaves no gap (see the module docs).
         let listener = state.broker.subscribe(Topic::User(viewer.user_id));
         let backlog = unread_oldest_first(&state.db, viewer.user_id).await.map_err(AppError::from)?;
-        // Loaded here in one batch per kind; the backlog's renderings then read this loader.
+        // Loaded here in one batch per kind; resolving the backlog then reads this loader.
         prefetch_notifications(context::loader(ctx)?, ctx.look_ahead(), &backlog)
             .await
             .map_err(context::load_failed)?;
         let filter =
             Recipient { recipient: viewer.user_id, repeats: Repeats::new(backlog.iter().map(|row| row.id).collect()) };
-        let first = backlog.into_iter().map(|row| LiveItem::Notification(Notification(row))).collect();
-        live::hand_over(ctx, LiveSource { first, listener, filter: Box::new(filter) })?;
-        Ok(stream::empty().boxed())
+        live::hand_over(ctx, LiveSource { listener, filter: Box::new(filter) })?;
+        Ok(stream::iter(backlog).map(Notification).boxed())
     }
 }
 

@@ -51,8 +51,8 @@ impl RoomsSubscription {
         let snapshot =
             RoomEvent::PresenceSnapshot(PresenceSnapshot { users: state.room_presence.online_users(room_id) });
         let filter = Member { me: viewer.user_id, _membership: membership };
-        live::hand_over(ctx, LiveSource { first: vec![LiveItem::Room(snapshot)], listener, filter: Box::new(filter) })?;
-        Ok(stream::empty().boxed())
+        live::hand_over(ctx, LiveSource { listener, filter: Box::new(filter) })?;
+        Ok(stream::once(std::future::ready(snapshot)).boxed())
     }
 }
 
