@@ -271,6 +271,9 @@ struct Connection {
     live: Arc<LiveContext>,
     session_ends_at: tokio::time::Instant,
     operations: StreamMap<String, OperationStream>,
+    /// Lets the keepalive tick's poll through only when it fired: polling a wait on the
+    /// instance-wide tick takes a lock every socket shares.
+    ticking: Gate,
     /// Lets the socket's read through only when it woke.
     reading: Gate,
     /// Lets the operations' poll through only when one of them woke.
@@ -300,6 +303,7 @@ impl Connection {
             live,
             session_ends_at: tokio::time::Instant::now() + remaining,
             operations: StreamMap::new(),
+            ticking: Gate::new(),
             reading: Gate::new(),
             sending: Gate::new(),
             last_heard: Instant::now(),
@@ -332,7 +336,7 @@ impl Connection {
                 biased;
                 reason = &mut close_wanted => Turn::Close(reason),
                 () = &mut session_end => Turn::Close(CloseReason::EXPIRED),
-                () = &mut tick => Turn::Ping,
+                () = poll_fn(|cx| self.ticking.poll(cx, |cx| tick.as_mut().poll(cx))) => Turn::Ping,
                 frame = poll_fn(|cx| self.reading.poll(cx, |cx| self.socket.poll_next_unpin(cx))) => Turn::Frame(frame),
                 Some((id, outgoing)) = poll_fn(|cx| self.sending.poll(cx, |cx| self.operations.poll_next_unpin(cx))),
                     if !self.operations.is_empty() => Turn::Outgoing(id, outgoing),
@@ -349,6 +353,7 @@ impl Connection {
                 Turn::Close(reason) => Some(Box::pin(self.close(reason)).await),
                 Turn::Ping => {
                     tick.set(ticks.clone().notified_owned());
+                    self.ticking.open();
                     Box::pin(self.keepalive(interval)).await
                 }
             };
