@@ -5,7 +5,8 @@
 //! - [`startup`]: builds the application (database, state, router) and runs it.
 //! - [`state`]: [`state::AppState`], the one value handed to every handler and resolver.
 //! - [`db`]: the pool, migrations, entities and query functions.
-//! - [`graphql`]: the schema: query roots, types, data loaders, document limits.
+//! - [`graphql`]: the schema: query roots, types, data loaders, document limits, and live
+//!   subscriptions that resolve each event once per instance.
 //! - [`http`]: the HTTP endpoints (`/graphql`, `/graphiql`, `/healthz`, `/readyz`, `/metrics`).
 //! - [`error`]: [`error::AppError`], the error that leaves GraphQL with its `extensions.code`.
 //! - [`domain`]: validated values (email, username, password, bodies, room names).

@@ -1,6 +1,6 @@
 //! The GraphQL schema: query roots per feature under [`query`], the API's types under
-//! [`types`], per-request [`loaders`], document [`limits`], and the [`context`] helpers
-//! resolvers use to reach state and the viewer.
+//! [`types`], per-request [`loaders`], document [`limits`], [`live`] subscriptions, and the
+//! [`context`] helpers resolvers use to reach state and the viewer.
 
 pub mod context;
 pub mod document;
