@@ -13,7 +13,7 @@ use std::{
 use async_graphql::Context;
 use uuid::Uuid;
 
-use super::loaders::RequestLoader;
+use super::loaders::{RequestLoader, request_loader};
 use crate::{error::AppError, state::AppState};
 
 /// Who is making the request: set by the HTTP handler or the socket's connection_init once a
@@ -44,6 +44,19 @@ pub struct SecretCheckGuard(AtomicBool);
 /// their own address although the request itself carried no token.
 #[derive(Debug, Default)]
 pub struct SignedInThisRequest(std::sync::Mutex<Vec<Uuid>>);
+
+/// `request` with what each execution needs of its own: a fresh loader for `viewer` (it
+/// caches, and `likedByViewer` depends on who asks), and the guards that watch one request.
+pub fn per_request(
+    request: async_graphql::Request,
+    db: &sea_orm::DatabaseConnection,
+    viewer: Option<Viewer>,
+) -> async_graphql::Request {
+    request
+        .data(Arc::new(request_loader(db.clone(), viewer)))
+        .data(SecretCheckGuard::default())
+        .data(SignedInThisRequest::default())
+}
 
 /// Records that `user_id` signed in during this request.
 pub fn record_sign_in(ctx: &Context<'_>, user_id: Uuid) {

@@ -34,10 +34,9 @@ use sea_orm::DatabaseConnection;
 
 use super::{
     AppSchema,
-    context::{SecretCheckGuard, SignedInThisRequest, Viewer, ViewerReads},
+    context::{Viewer, ViewerReads, per_request},
     document::{RequestParams, never_ran},
     limits::label_errors,
-    loaders::{RequestLoader, request_loader},
     types::{Notification, room_events::ContactPresence, room_events::RoomEvent},
 };
 use crate::{
@@ -100,13 +99,23 @@ pub fn hand_over(ctx: &Context<'_>, source: LiveSource) -> Result<(), AppError> 
 }
 
 /// The item to render, when this execution renders one instead of opening the subscription.
-pub fn rendering(ctx: &Context<'_>) -> Option<LiveItem> {
+fn rendering(ctx: &Context<'_>) -> Option<LiveItem> {
     ctx.data_opt::<RenderItem>()?.0.lock().unwrap_or_else(PoisonError::into_inner).take()
 }
 
-/// The error for an item of the wrong field; cannot happen while items come from filters.
-pub fn wrong_item() -> AppError {
-    AppError::Internal(anyhow::anyhow!("a live item was rendered by another subscription field"))
+/// When this execution renders one item rather than opening the subscription: a stream of
+/// that item, which `take` picks out of the [`LiveItem`] (an item of another field is an
+/// internal error; it cannot happen while items come from the field's own filter).
+pub fn rendered<T: Send + 'static>(
+    ctx: &Context<'_>,
+    take: fn(LiveItem) -> Option<T>,
+) -> Option<Result<BoxStream<'static, T>, AppError>> {
+    let item = rendering(ctx)?;
+    Some(
+        take(item).map(|value| stream::once(std::future::ready(value)).boxed()).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("a live item was rendered by another subscription field"))
+        }),
+    )
 }
 
 /// A subscription document with its variables, shared by every subscriber that sent the same.
@@ -350,9 +359,7 @@ impl Stream for LiveStream {
                             }
                             async move { render_shared(&context, &operation, &delivery, make).await }.boxed()
                         }
-                        Pick::Own(item) => {
-                            async move { Some(execute(&context, &operation, item, None).await.0) }.boxed()
-                        }
+                        Pick::Own(item) => async move { Some(execute(&context, &operation, item).await.0) }.boxed(),
                     };
                     this.state = State::Rendering(opened, rendering);
                 }
@@ -369,14 +376,7 @@ async fn open(
     operation: &PreparedOperation,
 ) -> Result<(LiveSource, Vec<Response>), Vec<Response>> {
     let slot = OpenSlot::default();
-    let loader = Arc::new(request_loader(context.db.clone(), Some(context.viewer)));
-    let request = operation
-        .params
-        .to_request()
-        .data(loader)
-        .data(SecretCheckGuard::default())
-        .data(SignedInThisRequest::default())
-        .data(slot.clone());
+    let request = per_request(operation.params.to_request(), &context.db, Some(context.viewer)).data(slot.clone());
     let mut results = context.schema.execute_stream_with_session_data(request, context.session_data.clone());
     let mut first = Vec::new();
     while let Some(response) = results.next().await {
@@ -409,7 +409,7 @@ async fn render_shared(
     let payload = shared
         .get_or_init(|| async {
             let item = make(&delivery.event)?;
-            let (payload, read_viewer) = execute(context, operation, item, None).await;
+            let (payload, read_viewer) = execute(context, operation, item).await;
             if read_viewer {
                 own = Some(payload);
                 None
@@ -422,25 +422,14 @@ async fn render_shared(
         (Some(payload), _) => Some(payload.clone()),
         (None, Some(own)) => Some(own),
         // Someone else found that the rendering depends on the viewer: render this one's own.
-        (None, None) => Some(execute(context, operation, make(&delivery.event)?, None).await.0),
+        (None, None) => Some(execute(context, operation, make(&delivery.event)?).await.0),
     }
 }
 
 /// Runs `operation` emitting `item`; the response as JSON, and whether it read the viewer.
-async fn execute(
-    context: &LiveContext,
-    operation: &PreparedOperation,
-    item: LiveItem,
-    loader: Option<Arc<RequestLoader>>,
-) -> (Arc<str>, bool) {
-    let loader = loader.unwrap_or_else(|| Arc::new(request_loader(context.db.clone(), Some(context.viewer))));
+async fn execute(context: &LiveContext, operation: &PreparedOperation, item: LiveItem) -> (Arc<str>, bool) {
     let reads = ViewerReads::default();
-    let request = operation
-        .params
-        .to_request()
-        .data(loader)
-        .data(SecretCheckGuard::default())
-        .data(SignedInThisRequest::default())
+    let request = per_request(operation.params.to_request(), &context.db, Some(context.viewer))
         .data(reads.clone())
         .data(RenderItem(Mutex::new(Some(item))));
     let mut results = context.schema.execute_stream_with_session_data(request, context.session_data.clone());

@@ -28,10 +28,9 @@ use crate::{
     auth::viewer,
     graphql::{
         AppSchema,
-        context::{Client, SecretCheckGuard, SignedInThisRequest},
+        context::{Client, per_request},
         document::{RequestParams, never_ran, operation_type},
         limits::{check_document, label_errors},
-        loaders::request_loader,
     },
     state::AppState,
 };
@@ -292,12 +291,7 @@ async fn execute(
             return write_response(media, response);
         }
     };
-    let mut request = params
-        .into_request()
-        .data(std::sync::Arc::new(request_loader(state.db.clone(), viewer)))
-        .data(caller.client)
-        .data(SecretCheckGuard::default())
-        .data(SignedInThisRequest::default());
+    let mut request = per_request(params.into_request(), &state.db, viewer).data(caller.client);
     if let Some(viewer) = viewer {
         request = request.data(viewer);
     }

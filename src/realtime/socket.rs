@@ -36,11 +36,10 @@ use crate::{
     config::Settings,
     graphql::{
         AppSchema,
-        context::{Client, SecretCheckGuard, SignedInThisRequest},
+        context::{Client, per_request},
         document::RequestParams,
         limits::check_document,
         live::{self, LiveContext, Outgoing},
-        loaders::request_loader,
     },
     state::AppState,
 };
@@ -464,12 +463,7 @@ impl Connection {
                 live::subscription(self.live.clone(), self.state.live_operations.prepare(payload)).boxed()
             }
             Ok(_) => {
-                let loader = Arc::new(request_loader(self.state.db.clone(), Some(self.live.viewer)));
-                let request = payload
-                    .into_request()
-                    .data(loader)
-                    .data(SecretCheckGuard::default())
-                    .data(SignedInThisRequest::default());
+                let request = per_request(payload.into_request(), &self.state.db, Some(self.live.viewer));
                 let responses =
                     self.live.schema.execute_stream_with_session_data(request, self.live.session_data.clone());
                 live::responses(responses, limits).boxed()

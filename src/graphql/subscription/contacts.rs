@@ -25,9 +25,11 @@ pub struct ContactsSubscription;
 impl ContactsSubscription {
     /// First one event per contact with its current state; then every online/offline change.
     async fn contact_presence(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, ContactPresence>> {
-        if let Some(item) = live::rendering(ctx) {
-            let LiveItem::Contact(presence) = item else { return Err(live::wrong_item().into()) };
-            return Ok(stream::once(std::future::ready(presence)).boxed());
+        if let Some(rendered) = live::rendered(ctx, |item| match item {
+            LiveItem::Contact(presence) => Some(presence),
+            _ => None,
+        }) {
+            return Ok(rendered?);
         }
         let viewer = *context::require_viewer(ctx)?;
         let state = context::state(ctx)?;

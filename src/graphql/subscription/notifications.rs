@@ -46,9 +46,11 @@ pub struct NotificationsSubscription;
 impl NotificationsSubscription {
     /// First every unread notification of the viewer, oldest first; then new ones as they happen.
     async fn notifications(&self, ctx: &Context<'_>) -> async_graphql::Result<BoxStream<'static, Notification>> {
-        if let Some(item) = live::rendering(ctx) {
-            let LiveItem::Notification(notification) = item else { return Err(live::wrong_item().into()) };
-            return Ok(stream::once(std::future::ready(notification)).boxed());
+        if let Some(rendered) = live::rendered(ctx, |item| match item {
+            LiveItem::Notification(notification) => Some(notification),
+            _ => None,
+        }) {
+            return Ok(rendered?);
         }
         let viewer = context::require_viewer(ctx)?;
         let state = context::state(ctx)?;

@@ -30,9 +30,11 @@ impl RoomsSubscription {
         ctx: &Context<'_>,
         room_id: ID,
     ) -> async_graphql::Result<BoxStream<'static, RoomEvent>> {
-        if let Some(item) = live::rendering(ctx) {
-            let LiveItem::Room(event) = item else { return Err(live::wrong_item().into()) };
-            return Ok(stream::once(std::future::ready(event)).boxed());
+        if let Some(rendered) = live::rendered(ctx, |item| match item {
+            LiveItem::Room(event) => Some(event),
+            _ => None,
+        }) {
+            return Ok(rendered?);
         }
         let viewer = *context::require_viewer(ctx)?;
         let state = context::state(ctx)?;
