@@ -7,12 +7,20 @@ here="$(cd "$(dirname "$0")" && pwd)"
 binary="$1"
 work="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cleanup() { [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  if [ -n "${server:-}" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+# `exec`, so `$!` is the server itself and the cleanup's kill reaches it (a subshell that
+# only forked it would die and leave the server running).
 (cd "$work" && PORT="$port" DATABASE_URL="sqlite://$work/conformance.db?mode=rwc" SEED_DEMO=on RATE_LIMITS=off \
-  RUST_LOG=warn "$binary" serve > "$work/server.log" 2>&1) &
+  RUST_LOG=warn exec "$binary" serve > "$work/server.log" 2>&1) &
 server=$!
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 url="http://127.0.0.1:$port/graphql"
