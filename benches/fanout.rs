@@ -26,6 +26,8 @@ use anyhow::{Context as _, bail, ensure};
 
 #[path = "support/loopback.rs"]
 mod loopback;
+#[path = "support/proc_cpu.rs"]
+mod proc_cpu;
 use futures_util::{SinkExt as _, StreamExt as _, stream};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{
@@ -74,10 +76,7 @@ impl Server {
 
     /// User and system CPU seconds of the server so far.
     fn cpu_seconds(&self) -> anyhow::Result<(f64, f64)> {
-        let stat = fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the command name (which may hold spaces) start after the last ')'.
-        let fields: Vec<&str> = stat.rsplit_once(')').context("malformed stat")?.1.split_whitespace().collect();
-        Ok((fields[11].parse::<f64>()? / 100.0, fields[12].parse::<f64>()? / 100.0))
+        proc_cpu::user_and_system(&format!("/proc/{}/stat", self.child.id()))
     }
 }
 

@@ -48,7 +48,7 @@ use std::{
     process::{Child, Command, Stdio},
     str::FromStr,
     sync::{
-        Arc, Mutex, OnceLock, PoisonError,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
@@ -58,6 +58,8 @@ use anyhow::{Context as _, anyhow, bail, ensure};
 
 #[path = "support/loopback.rs"]
 mod loopback;
+#[path = "support/proc_cpu.rs"]
+mod proc_cpu;
 use futures_util::{SinkExt as _, StreamExt as _, stream};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -733,25 +735,8 @@ fn own_cpu_seconds() -> anyhow::Result<f64> {
 
 /// utime + stime of a `/proc/<pid>/stat` file, in seconds.
 fn process_cpu_seconds(path: &str) -> anyhow::Result<f64> {
-    let stat = fs::read_to_string(path).with_context(|| format!("could not read {path}"))?;
-    // The command name (field 2) may hold spaces; the fields after its closing parenthesis
-    // start at field 3 (state), so utime (14) and stime (15) are the 12th and 13th.
-    let fields: Vec<&str> = stat.rsplit_once(')').context("no command name")?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11..13).context("short stat line")?.iter().map(|f| f.parse::<u64>().unwrap_or(0)).sum();
-    Ok(ticks as f64 / clock_ticks_per_second())
-}
-
-/// `getconf CLK_TCK`: the unit of `/proc` CPU times (100 on Linux).
-fn clock_ticks_per_second() -> f64 {
-    static TICKS: OnceLock<f64> = OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|output| String::from_utf8(output.stdout).ok()?.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
+    let (user, system) = proc_cpu::user_and_system(path)?;
+    Ok(user + system)
 }
 
 fn env_or<T: FromStr>(name: &str, default: T) -> anyhow::Result<T> {
