@@ -4,7 +4,10 @@
 //! A loader is built per request because it caches (one request sees one consistent answer
 //! per key) and because `likedByViewer` depends on who asks.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    time::Duration,
+};
 
 use async_graphql::{
     Lookahead, SelectionField,
@@ -64,8 +67,13 @@ pub struct FeedLoader {
 }
 
 /// Builds the loader for one request.
+///
+/// With no delay: the keys that a document's resolvers register while one task runs still
+/// share a batch (the batch waits for the timer's next millisecond tick), but a lone load no
+/// longer waits out the default 1 ms delay, which tokio's millisecond ticks make 1–2 ms, on
+/// every request that loads anything (`{ me { id } }` took 2.0 ms, 0.7 ms of it GraphQL).
 pub fn request_loader(db: DatabaseConnection, viewer: Option<Viewer>) -> RequestLoader {
-    DataLoader::with_cache(FeedLoader { db, viewer }, tokio::spawn, HashMapCache::default())
+    DataLoader::with_cache(FeedLoader { db, viewer }, tokio::spawn, HashMapCache::default()).delay(Duration::ZERO)
 }
 
 /// Errors reach every waiting resolver, so they must be `Clone`: share one `AppError`.
