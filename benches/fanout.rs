@@ -10,6 +10,11 @@
 //! MessagePosted is recorded. Reported: p50 and p99 of those times, and the server's CPU
 //! time over the rounds divided by the deliveries (the 20 mutations included). Targets from
 //! the issue: p99 8 ms at 1,000 and 60 ms at 10,000; under 3 µs of server CPU per delivery.
+//!
+//! Each size is then measured again against a naive baseline (see [`naive`]; this binary
+//! re-run as a server), with the same load generator, sockets and frame size, so the figures
+//! show what this machine gives the simplest possible broadcast. `BENCH_FANOUT_BASELINE=off`
+//! skips it.
 
 use std::{
     fs,
@@ -43,18 +48,37 @@ const WAIT: Duration = Duration::from_secs(30);
 const TARGETS_MS: [(usize, f64); 2] = [(1_000, 8.0), (10_000, 60.0)];
 const CPU_TARGET_MICROS: f64 = 3.0;
 
+/// Which server a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Townsquare,
+    /// The naive baseline of [`naive`].
+    Naive,
+}
+
 /// The server as a child process, killed when dropped.
 struct Server {
+    kind: Kind,
     child: Child,
     base: String,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    fn start() -> anyhow::Result<Self> {
+    fn start(kind: Kind) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let log = fs::File::create(dir.path().join("server.log"))?;
+        if kind == Kind::Naive {
+            let child = Command::new(std::env::current_exe()?)
+                .env(naive::PORT_VARIABLE, port.to_string())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()
+                .context("could not start the baseline server")?;
+            return Ok(Server { kind, child, base: format!("http://127.0.0.1:{port}"), _dir: dir });
+        }
         let child = Command::new(env!("CARGO_BIN_EXE_townsquare"))
             .arg("serve")
             .env_clear()
@@ -71,7 +95,7 @@ impl Server {
             .stderr(log)
             .spawn()
             .context("could not start the townsquare binary")?;
-        Ok(Server { child, base: format!("http://127.0.0.1:{port}"), _dir: dir })
+        Ok(Server { kind, child, base: format!("http://127.0.0.1:{port}"), _dir: dir })
     }
 
     /// User and system CPU seconds of the server so far.
@@ -116,8 +140,9 @@ async fn login(http: &reqwest::Client, base: &str, email: &str) -> anyhow::Resul
 }
 
 /// What every subscriber task reports: deliveries so far and the latest delivery time.
-#[derive(Default)]
 struct Deliveries {
+    /// The run's start, which delivery times count from.
+    start: Instant,
     count: AtomicUsize,
     /// Nanoseconds since the run's start of the latest delivery.
     last_nanos: AtomicU64,
@@ -129,12 +154,17 @@ async fn subscriber(
     url: String,
     token: String,
     room: String,
-    start: Instant,
     deliveries: Arc<Deliveries>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let mut request = url.into_client_request()?;
-    request.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static("graphql-transport-ws"));
+    let naive = token.is_empty();
+    if !naive {
+        request.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static("graphql-transport-ws"));
+    }
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    if naive {
+        return Ok(tokio::spawn(count_deliveries(socket, deliveries)));
+    }
     let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
     socket.send(Message::text(init.to_string())).await?;
     let query = "subscription($r: ID!) { roomEvents(roomId: $r) { __typename ... on MessagePosted { message { id body author { username } } } } }";
@@ -149,16 +179,22 @@ async fn subscriber(
             break;
         }
     }
-    Ok(tokio::spawn(async move {
-        while let Some(Ok(frame)) = socket.next().await {
-            if let Message::Text(text) = frame
-                && text.contains("MessagePosted")
-            {
-                deliveries.last_nanos.fetch_max(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                deliveries.count.fetch_add(1, Ordering::Relaxed);
-            }
+    Ok(tokio::spawn(count_deliveries(socket, deliveries)))
+}
+
+/// Counts the MessagePosted frames a socket receives until it closes.
+async fn count_deliveries(
+    mut socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    deliveries: Arc<Deliveries>,
+) {
+    while let Some(Ok(frame)) = socket.next().await {
+        if let Message::Text(text) = frame
+            && text.contains("MessagePosted")
+        {
+            deliveries.last_nanos.fetch_max(deliveries.start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            deliveries.count.fetch_add(1, Ordering::Relaxed);
         }
-    }))
+    }
 }
 
 /// One room size's figures: latency percentiles in ms, server CPU per delivery in µs.
@@ -175,25 +211,32 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn measure(server: &Server, http: &reqwest::Client, size: usize, rounds: usize) -> anyhow::Result<Measured> {
-    let alice = login(http, &server.base, "alice@example.com").await?;
-    let bob = login(http, &server.base, "bob@example.com").await?;
-    let name = format!("fanout-{size}");
-    let room = graphql(
-        http,
-        &server.base,
-        Some(&bob),
-        "mutation($n: String!) { createRoom(name: $n) { id } }",
-        json!({ "n": name }),
-    )
-    .await?["createRoom"]["id"]
-        .as_str()
-        .context("no room id")?
-        .to_string();
-    let url = format!("{}/graphql", server.base.replacen("http", "ws", 1));
+    // The baseline has no users and no rooms: its sockets open with an empty token.
+    let (alice, bob, room, path) = if server.kind == Kind::Naive {
+        (String::new(), String::new(), String::new(), "ws")
+    } else {
+        let alice = login(http, &server.base, "alice@example.com").await?;
+        let bob = login(http, &server.base, "bob@example.com").await?;
+        let name = format!("fanout-{size}");
+        let room = graphql(
+            http,
+            &server.base,
+            Some(&bob),
+            "mutation($n: String!) { createRoom(name: $n) { id } }",
+            json!({ "n": name }),
+        )
+        .await?["createRoom"]["id"]
+            .as_str()
+            .context("no room id")?
+            .to_string();
+        (alice, bob, room, "graphql")
+    };
+    let url = format!("{}/{path}", server.base.replacen("http", "ws", 1));
     let start = Instant::now();
-    let deliveries = Arc::new(Deliveries::default());
+    let deliveries =
+        Arc::new(Deliveries { start, count: AtomicUsize::new(0), last_nanos: AtomicU64::new(0) });
     let tasks: Vec<_> = stream::iter(0..size)
-        .map(|_| subscriber(url.clone(), alice.clone(), room.clone(), start, deliveries.clone()))
+        .map(|_| subscriber(url.clone(), alice.clone(), room.clone(), deliveries.clone()))
         .buffer_unordered(OPEN_CONCURRENCY)
         .collect()
         .await;
@@ -204,14 +247,19 @@ async fn measure(server: &Server, http: &reqwest::Client, size: usize, rounds: u
     let cpu_before = server.cpu_seconds()?;
     for round in 0..rounds {
         let sent_at = start.elapsed();
-        graphql(
-            http,
-            &server.base,
-            Some(&bob),
-            "mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { id } }",
-            json!({ "r": room, "b": format!("round {round}") }),
-        )
-        .await?;
+        let body = format!("round {round}");
+        if server.kind == Kind::Naive {
+            http.post(format!("{}/send", server.base)).body(body).send().await?.error_for_status()?;
+        } else {
+            graphql(
+                http,
+                &server.base,
+                Some(&bob),
+                "mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { id } }",
+                json!({ "r": room, "b": body }),
+            )
+            .await?;
+        }
         let expected = size * (round + 1);
         let deadline = Instant::now() + WAIT;
         while deliveries.count.load(Ordering::Relaxed) < expected {
@@ -240,46 +288,61 @@ async fn measure(server: &Server, http: &reqwest::Client, size: usize, rounds: u
 }
 
 fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if let Ok(port) = std::env::var(naive::PORT_VARIABLE) {
+        return runtime.block_on(naive::serve(port.parse()?));
+    }
     let sizes: Vec<usize> = std::env::var("BENCH_FANOUT_SIZES")
         .unwrap_or_else(|_| "1000,10000".into())
         .split(',')
         .map(|size| size.trim().parse().context("BENCH_FANOUT_SIZES is a comma-separated list of numbers"))
         .collect::<anyhow::Result<_>>()?;
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().map(|r| r.parse()).transpose()?.unwrap_or(20);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let kinds: &[Kind] = match std::env::var("BENCH_FANOUT_BASELINE").as_deref() {
+        Ok("off") => &[Kind::Townsquare],
+        _ => &[Kind::Townsquare, Kind::Naive],
+    };
     runtime.block_on(async {
         let http = reqwest::Client::new();
         let mut all_pass = true;
-        println!("townsquare fan-out benchmark: {rounds} rounds a size, the server in its own process");
+        println!("townsquare fan-out benchmark: {rounds} rounds a size, each server in its own process");
         println!(
-            "{:>12} {:>10} {:>10} {:>12} {:>14} {:>12}",
-            "subscribers", "p50 ms", "p99 ms", "target ms", "CPU/delivery", "user + sys"
+            "{:>10} {:>12} {:>10} {:>10} {:>12} {:>14} {:>12}",
+            "server", "subscribers", "p50 ms", "p99 ms", "target ms", "CPU/delivery", "user + sys"
         );
         for size in sizes {
-            // A fresh server per size, so one size's sockets do not weigh on the next.
-            let server = Server::start()?;
-            let ready = async {
-                loop {
-                    if http.get(format!("{}/readyz", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
-                        break;
+            for &kind in kinds {
+                // A fresh server per size, so one size's sockets do not weigh on the next.
+                let server = Server::start(kind)?;
+                let ready = async {
+                    loop {
+                        let probe = http.get(format!("{}/readyz", server.base)).send().await;
+                        if probe.is_ok_and(|response| response.status().is_success()) {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                     }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            };
-            tokio::time::timeout(Duration::from_secs(60), ready).await.context("the server did not start")?;
-            let Measured { p50, p99, user_micros, system_micros } = measure(&server, &http, size, rounds).await?;
-            let cpu = user_micros + system_micros;
-            let target = TARGETS_MS.iter().find(|(n, _)| *n == size).map(|(_, ms)| *ms);
-            let pass = target.is_none_or(|ms| p99 <= ms) && cpu <= CPU_TARGET_MICROS;
-            all_pass &= pass;
-            println!(
-                "{size:>12} {p50:>10.2} {p99:>10.2} {:>12} {:>11.2} µs {:>5.2} + {:>5.2}  {}",
-                target.map_or("-".into(), |ms| format!("{ms}")),
-                cpu,
-                user_micros,
-                system_micros,
-                if pass { "PASS" } else { "FAIL" }
-            );
+                };
+                tokio::time::timeout(Duration::from_secs(60), ready).await.context("the server did not start")?;
+                let Measured { p50, p99, user_micros, system_micros } = measure(&server, &http, size, rounds).await?;
+                let cpu = user_micros + system_micros;
+                let target = TARGETS_MS.iter().find(|(n, _)| *n == size).map(|(_, ms)| *ms);
+                let verdict = if kind == Kind::Naive {
+                    "(baseline)"
+                } else {
+                    let pass = target.is_none_or(|ms| p99 <= ms) && cpu <= CPU_TARGET_MICROS;
+                    all_pass &= pass;
+                    if pass { "PASS" } else { "FAIL" }
+                };
+                println!(
+                    "{:>10} {size:>12} {p50:>10.2} {p99:>10.2} {:>12} {:>11.2} µs {:>5.2} + {:>5.2}  {verdict}",
+                    if kind == Kind::Naive { "naive" } else { "townsquare" },
+                    target.map_or("-".into(), |ms| format!("{ms}")),
+                    cpu,
+                    user_micros,
+                    system_micros,
+                );
+            }
         }
         // A delivery's frame is about 200 bytes.
         let floor = loopback::measure(200, 2_000, 10)?;
@@ -292,4 +355,59 @@ fn main() -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// The baseline the issue compares against, measured in the same run: a naive task-per-socket
+/// broadcast (axum's WebSocket, one task per socket forwarding a broadcast channel of ready
+/// frames), with no GraphQL, no protocol and no database. What it spends per delivery is
+/// about what the kernel spends, so its figures show what this machine allows.
+mod naive {
+    use axum::{
+        Router,
+        extract::{State, WebSocketUpgrade, ws::Message},
+        routing::{any, get, post},
+    };
+    use tokio::sync::broadcast;
+
+    /// The environment variable that makes this binary the baseline server on that port.
+    pub const PORT_VARIABLE: &str = "FANOUT_NAIVE_SERVER_PORT";
+
+    /// Serves `/ws` (each socket gets every broadcast frame) and `POST /send` (broadcasts a
+    /// `MessagePosted` frame of the same size as townsquare's, carrying the body).
+    pub async fn serve(port: u16) -> anyhow::Result<()> {
+        let (frames, _) = broadcast::channel::<String>(64);
+        let app = Router::new()
+            .route("/ws", any(socket))
+            .route("/send", post(send))
+            .route("/readyz", get(|| async { "ready" }))
+            .with_state(frames);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        axum::serve(listener, app).await?;
+        Ok(())
+    }
+
+    async fn socket(State(frames): State<broadcast::Sender<String>>, upgrade: WebSocketUpgrade) -> axum::response::Response {
+        upgrade.read_buffer_size(512).write_buffer_size(0).on_upgrade(move |mut socket| async move {
+            let mut frames = frames.subscribe();
+            loop {
+                tokio::select! {
+                    frame = frames.recv() => {
+                        let Ok(frame) = frame else { break };
+                        if socket.send(Message::Text(frame.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    received = socket.recv() => if !matches!(received, Some(Ok(_))) { break },
+                }
+            }
+        })
+    }
+
+    async fn send(State(frames): State<broadcast::Sender<String>>, body: String) -> &'static str {
+        let frame = format!(
+            r#"{{"id":"1","type":"next","payload":{{"data":{{"roomEvents":{{"__typename":"MessagePosted","message":{{"id":"0195f1a2-7c3e-7d2a-9f1b-3c4d5e6f7a8b","body":"{body}","author":{{"username":"bob"}}}}}}}}}}}}"#
+        );
+        let _ = frames.send(frame);
+        "sent"
+    }
 }
