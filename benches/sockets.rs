@@ -37,6 +37,10 @@
 //! next frame: reading is what makes tungstenite answer the server's pings, and a socket that
 //! leaves two pings unanswered is closed by the server.
 //!
+//! Then, unless `BENCH_SOCKETS_BASELINE=off`, the idle phase is measured again against a
+//! baseline server that only sends the pings (see `pings_only`): the floor under any server's
+//! idle figure on this machine.
+//!
 //! Each process may hold `ulimit -n` sockets: 10,000 needs a limit of at least 10,100 (the
 //! server and this process each hold one end). The report ends with a PASS or FAIL line per
 //! check, and the process exits with status 1 when one fails.
@@ -132,6 +136,10 @@ impl Knobs {
 }
 
 fn main() -> anyhow::Result<()> {
+    if let Ok(port) = std::env::var(pings_only::PORT_VARIABLE) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("server runtime")?;
+        return runtime.block_on(pings_only::serve(port.parse()?));
+    }
     let knobs = Knobs::from_env()?;
     check_file_limit(knobs.sockets)?;
     // One thread for every client: the server's figures come from /proc and do not depend on
@@ -178,6 +186,14 @@ async fn run(knobs: &Knobs) -> anyhow::Result<bool> {
     let passed = print_report(knobs, &report);
     print_floor(knobs, &report)?;
     let log = server.log_tail(10);
+    drop(server);
+    if std::env::var("BENCH_SOCKETS_BASELINE").as_deref() != Ok("off") {
+        eprintln!("baseline: {} sockets on a server that only pings them", knobs.sockets);
+        let percent = pings_only::measure(knobs).await?;
+        println!(
+            "baseline, a server that only sends the pings (one loop, one send a ping, pongs never read): {percent:.3}% of a core"
+        );
+    }
     if !log.is_empty() {
         println!("\nserver log at RUST_LOG=warn (last lines):\n{log}");
     }
@@ -752,4 +768,103 @@ fn mib(kib: u64) -> String {
 
 fn millis(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+/// The cheapest keepalive there is, measured in the same run as the lower bound under any
+/// server's idle figure: a server that holds the sockets, sends each its ping every 30 s from
+/// one loop with one `send` a ping, and never reads their pongs (so it does less than the
+/// protocol asks). This binary re-run as a server (`PORT_VARIABLE`); the same client opens
+/// the same number of sockets and answers the pings. `BENCH_SOCKETS_BASELINE=off` skips it.
+mod pings_only {
+    use std::{
+        net::TcpListener as StdListener,
+        process::{Command, Stdio},
+        sync::{Arc, Mutex, PoisonError, atomic::Ordering},
+        time::Duration,
+    };
+
+    use anyhow::Context as _;
+    use futures_util::{StreamExt as _, stream};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_tungstenite::{WebSocketStream, tungstenite::protocol::WebSocketConfig};
+    use tokio_util::sync::CancellationToken;
+
+    use super::{KEEPALIVE_SECONDS, Knobs, OPEN_CONCURRENCY, SETTLE, Tally, WAIT, hold, process_cpu_seconds};
+
+    /// The environment variable that makes this binary the baseline server on that port.
+    pub const PORT_VARIABLE: &str = "SOCKETS_PING_BASELINE_PORT";
+    /// An unmasked, empty ping frame, as a server sends it.
+    const PING: [u8; 2] = [0x89, 0x00];
+
+    pub async fn serve(port: u16) -> anyhow::Result<()> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let sockets: Arc<Mutex<Vec<WebSocketStream<TcpStream>>>> = Arc::default();
+        let pinged = sockets.clone();
+        tokio::spawn(async move {
+            let period = Duration::from_secs_f64(KEEPALIVE_SECONDS);
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            loop {
+                ticks.tick().await;
+                for socket in pinged.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+                    let _ = socket.get_ref().try_write(&PING);
+                }
+            }
+        });
+        let config = WebSocketConfig::default().read_buffer_size(512).write_buffer_size(0);
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let sockets = sockets.clone();
+            tokio::spawn(async move {
+                if let Ok(socket) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
+                    sockets.lock().unwrap_or_else(PoisonError::into_inner).push(socket);
+                }
+            });
+        }
+    }
+
+    /// Starts the baseline server, holds `knobs.sockets` sockets on it for `knobs.idle`, and
+    /// returns its CPU over that time as a percentage of one core.
+    pub async fn measure(knobs: &Knobs) -> anyhow::Result<f64> {
+        let port = StdListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(std::env::current_exe()?)
+            .env(PORT_VARIABLE, port.to_string())
+            .stdin(Stdio::null())
+            .spawn()
+            .context("could not start the baseline server")?;
+        let child = KillOnDrop(child);
+        let url = format!("ws://127.0.0.1:{port}/");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "the baseline server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let tally = Arc::new(Tally::default());
+        let stop = CancellationToken::new();
+        let config = WebSocketConfig::default().read_buffer_size(4 * 1024).write_buffer_size(0);
+        let mut opening = stream::iter(0..knobs.sockets)
+            .map(|_| tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true))
+            .buffer_unordered(OPEN_CONCURRENCY);
+        while let Some(opened) = opening.next().await {
+            let (socket, _) = opened?;
+            tally.open.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(hold(socket, stop.clone(), tally.clone()));
+        }
+        tokio::time::sleep(SETTLE).await;
+        let stat = format!("/proc/{}/stat", child.0.id());
+        let (before, started) = (process_cpu_seconds(&stat)?, std::time::Instant::now());
+        tokio::time::sleep(knobs.idle).await;
+        let percent = 100.0 * (process_cpu_seconds(&stat)? - before) / started.elapsed().as_secs_f64();
+        stop.cancel();
+        Ok(percent)
+    }
+
+    /// The baseline server, killed when the measurement ends however it ends.
+    struct KillOnDrop(std::process::Child);
+
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
