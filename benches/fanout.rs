@@ -233,8 +233,7 @@ async fn measure(server: &Server, http: &reqwest::Client, size: usize, rounds: u
     };
     let url = format!("{}/{path}", server.base.replacen("http", "ws", 1));
     let start = Instant::now();
-    let deliveries =
-        Arc::new(Deliveries { start, count: AtomicUsize::new(0), last_nanos: AtomicU64::new(0) });
+    let deliveries = Arc::new(Deliveries { start, count: AtomicUsize::new(0), last_nanos: AtomicU64::new(0) });
     let tasks: Vec<_> = stream::iter(0..size)
         .map(|_| subscriber(url.clone(), alice.clone(), room.clone(), deliveries.clone()))
         .buffer_unordered(OPEN_CONCURRENCY)
@@ -386,7 +385,10 @@ mod naive {
         Ok(())
     }
 
-    async fn socket(State(frames): State<broadcast::Sender<String>>, upgrade: WebSocketUpgrade) -> axum::response::Response {
+    async fn socket(
+        State(frames): State<broadcast::Sender<String>>,
+        upgrade: WebSocketUpgrade,
+    ) -> axum::response::Response {
         upgrade.read_buffer_size(512).write_buffer_size(0).on_upgrade(move |mut socket| async move {
             let mut frames = frames.subscribe();
             loop {
