@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the server on a fresh SQLite database with demo data and checks it with the standard
-# clients: graphql-http's audit and the graphql-ws client. Used by .ci/run; needs Node 20+.
+# clients: graphql-http's audit, the graphql-ws client, urql and Apollo Client. Used by .ci/run;
+# needs Node 20+.
 # Usage: frontend/conformance/run.sh path/to/townsquare-binary
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -26,3 +27,4 @@ for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null &&
 url="http://127.0.0.1:$port/graphql"
 node "$here/audit.mjs" "$url"
 node "$here/ws.mjs" "$url"
+node "$here/clients.mjs" "$url"
