@@ -10,7 +10,8 @@
 //!    server's hasher), and on one thread for reference; then the same verification through
 //!    the server's `PasswordHasher` without HTTP, which separates the hasher's hand-off cost
 //!    from the rest of a login;
-//! 2. the `posts` query, one request at a time, nothing else running: p50 and p99;
+//! 2. the `posts` query, one request at a time every `PROBE_INTERVAL`, nothing else running:
+//!    p50 and p99;
 //! 3. `login` over HTTP from `BENCH_LOGIN_CLIENTS` concurrent clients: successes per second
 //!    (each login is one argon2 verification, so this compares directly with phase 1);
 //! 4. the `posts` query again while phase 3's login load runs.
@@ -46,6 +47,13 @@ const POSTS_QUERY: &str = "{ posts(first: 20) { edges { node { body author { use
 
 const LOGIN_MUTATION: &str =
     "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }";
+
+/// How often the `posts` probe starts a request. Paced, not back to back: a request takes
+/// ~1.2 ms, so a probe with no pause would keep a whole core busy by itself, and on two cores,
+/// one of them the hasher's, the p99 under login load would measure the probe crowding the
+/// machine rather than what logins do to an ordinary query. 200 requests a second is still a
+/// steady stream, ~2,000 timed requests a phase.
+const PROBE_INTERVAL: Duration = Duration::from_millis(5);
 
 /// Time given to each load before its measurement window opens: connections are made, the
 /// hasher's queue fills, and the first slow requests are not counted.
@@ -382,15 +390,19 @@ impl Probe {
     }
 }
 
-/// Sends the `posts` query sequentially: after `WARMUP`, each request started inside the window
-/// is timed.
+/// Sends the `posts` query one request at a time, starting one every `PROBE_INTERVAL` (or as
+/// soon as the previous one is answered, if it took longer): after `WARMUP`, each request
+/// started inside the window is timed.
 async fn probe_posts(url: &str, window: Duration) -> anyhow::Result<Probe> {
     let client = reqwest::Client::new();
     let body = json!({ "query": POSTS_QUERY }).to_string();
     let start = Instant::now();
     let (opens, closes) = (start + WARMUP, start + WARMUP + window);
     let mut probe = Probe { latencies: Vec::new(), failed: 0, first_failure: None };
+    let mut next = tokio::time::Instant::now();
     loop {
+        tokio::time::sleep_until(next).await;
+        next = (next + PROBE_INTERVAL).max(tokio::time::Instant::now());
         let sent = Instant::now();
         if sent >= closes {
             break;
