@@ -328,6 +328,7 @@ impl Stream for LiveStream {
                 State::Waiting(mut opened) => {
                     if let Some(payload) = opened.first.pop_front() {
                         if opened.first.is_empty() {
+                            // Frees the backlog's buffer: an idle subscription keeps none of it.
                             opened.first = VecDeque::new();
                         }
                         this.state = State::Waiting(opened);
