@@ -1,4 +1,4 @@
-//! Account fields: email, username, display name, password.
+//! Account fields: email, username, display name (passwords are in `password.rs`).
 
 use super::ValidationError;
 
@@ -87,46 +87,6 @@ impl DisplayName {
     }
 }
 
-/// A new password: 8–128 characters and not easy to guess. Never trimmed: spaces count.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(String);
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(***)")
-    }
-}
-
-impl Password {
-    /// Checks a password being set. `context` holds the user's own words (email, username),
-    /// which make a password easy to guess.
-    pub fn parse_new(raw: &str, context: &[&str]) -> Result<Self, ValidationError> {
-        let length = raw.chars().count();
-        if !(8..=128).contains(&length) {
-            return Err(ValidationError(format!("A password has 8 to 128 characters; this one has {length}.")));
-        }
-        // zxcvbn scores 0–4 against common passwords, words, names and patterns; below 3 is
-        // within reach of an online or a cheap offline attack.
-        let estimate = zxcvbn::zxcvbn(raw, context);
-        if (estimate.score() as u8) < 3 {
-            let hint = estimate
-                .feedback()
-                .and_then(|feedback| feedback.warning().map(|warning| warning.to_string()))
-                .filter(|warning| !warning.is_empty())
-                .unwrap_or_else(|| "It is too easy to guess.".into());
-            return Err(ValidationError(format!(
-                "This password is too common or easy to guess: {hint} Add more words or characters."
-            )));
-        }
-        Ok(Password(raw.to_string()))
-    }
-
-    /// The password, for hashing.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,21 +124,5 @@ mod tests {
         ] {
             assert!(Username::parse(raw).is_err(), "{reason}");
         }
-    }
-
-    #[test]
-    fn weak_or_badly_sized_passwords_are_refused() {
-        for (raw, reason) in [
-            ("short", "under 8 characters"),
-            ("password", "the most common password"),
-            ("password123", "common with digits"),
-            ("qwertyuiop", "a keyboard row"),
-            ("annsmith1", "the user's own name"),
-        ] {
-            let error = Password::parse_new(raw, &["annsmith", "ann@example.com"]).expect_err(reason);
-            assert!(!error.0.is_empty(), "{reason}");
-        }
-        assert!(Password::parse_new(&"x".repeat(129), &[]).is_err(), "over 128 characters");
-        assert!(Password::parse_new("correct horse battery staple", &[]).is_ok());
     }
 }

@@ -2,10 +2,12 @@
 //! that failed in a sentence the user can act on. Past construction, code can trust them.
 
 mod account;
+mod password;
 mod room;
 mod text;
 
-pub use account::{DisplayName, Email, Password, Username};
+pub use account::{DisplayName, Email, Username};
+pub use password::{AccountWords, Password};
 pub use room::RoomName;
 pub use text::{CommentBody, MessageBody, PostBody};
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::{
     auth::codes::{self, Purpose},
     db::{self, entities::user, users::UserRecord},
-    domain::{DisplayName, Email, Password, Username},
+    domain::{AccountWords, DisplayName, Email, Password, Username},
     error::AppError,
     graphql::{
         context::{self, claim_secret_check},
@@ -48,9 +48,9 @@ impl AccountsMutation {
         let email = Email::parse(&input.email).map_err(AppError::from)?;
         let username = Username::parse(&input.username).map_err(AppError::from)?;
         let display_name = DisplayName::parse(input.display_name.as_deref(), &username).map_err(AppError::from)?;
-        let password =
-            Password::parse_new(&input.password, &[email.as_str(), username.as_str(), display_name.as_str()])
-                .map_err(AppError::from)?;
+        let words =
+            AccountWords { email: email.as_str(), username: username.as_str(), display_name: display_name.as_str() };
+        let password = Password::parse_new(&input.password, &words).map_err(AppError::from)?;
 
         // Both hashes run before the transaction opens: no lock waits on argon2.
         let password_hash = state.hasher.hash(password.expose().to_string()).await.map_err(internal)?;
@@ -184,8 +184,9 @@ impl AccountsMutation {
             return Err(codes::invalid_code().into());
         };
         // Checked before the code is spent, so a refused password does not burn the code.
-        let password = Password::parse_new(&new_password, &[&account.email, &account.username, &account.display_name])
-            .map_err(AppError::from)?;
+        let words =
+            AccountWords { email: &account.email, username: &account.username, display_name: &account.display_name };
+        let password = Password::parse_new(&new_password, &words).map_err(AppError::from)?;
         codes::consume(state, account.id, Purpose::ResetPassword, &code).await?;
         let password_hash = state.hasher.hash(password.expose().to_string()).await.map_err(internal)?;
 
