@@ -51,6 +51,11 @@ pub struct QueryLimits {
     pub max_directives: usize,
     /// `MAX_QUERY_COMPLEXITY`: the complexity budget (each field costs 1, lists cost per item).
     pub max_complexity: usize,
+    /// `MAX_INTROSPECTION_LIST_DEPTH`: how deep `fields`, `inputFields`, `interfaces` and
+    /// `possibleTypes` may nest in one another inside introspection.
+    pub max_introspection_lists: usize,
+    /// `MAX_INTROSPECTION_TYPE_DEPTH`: how deep `ofType` may nest inside introspection.
+    pub max_introspection_type_depth: usize,
 }
 
 /// The database pool, as API.md names its knobs.
@@ -186,6 +191,9 @@ pub struct Settings {
     pub query_limits: QueryLimits,
     /// `MAX_BODY_BYTES`: request bodies over this get 413.
     pub max_body_bytes: usize,
+    /// `PERSISTED_QUERIES_MAX_BYTES`: documents of automatic persisted queries kept per
+    /// instance, least recently used evicted first.
+    pub persisted_queries_max_bytes: u64,
     /// `REQUEST_TIMEOUT_SECONDS`: an HTTP request running longer gets 408.
     pub request_timeout: Duration,
     /// `SEED_DEMO`: fill an empty database with demo data at start-up (default: on in development).
@@ -347,7 +355,12 @@ impl Settings {
                 max_aliases: env.positive_usize("MAX_QUERY_ALIASES", 15)?,
                 max_directives: env.positive_usize("MAX_QUERY_DIRECTIVES", 50)?,
                 max_complexity: env.positive_usize("MAX_QUERY_COMPLEXITY", 10_000)?,
+                // graphql-js and Apollo Router allow 2; the standard introspection query uses 1.
+                max_introspection_lists: env.positive_usize("MAX_INTROSPECTION_LIST_DEPTH", 2)?,
+                // graphql-js 16's introspection query asks for 9 levels.
+                max_introspection_type_depth: env.positive_usize("MAX_INTROSPECTION_TYPE_DEPTH", 12)?,
             },
+            persisted_queries_max_bytes: env.positive_usize("PERSISTED_QUERIES_MAX_BYTES", 8 * 1024 * 1024)? as u64,
             max_body_bytes: env.positive_usize("MAX_BODY_BYTES", 1024 * 1024)?,
             request_timeout: env.positive_duration("REQUEST_TIMEOUT_SECONDS", 30.0, 1.0)?,
             seed_demo: env.flag("SEED_DEMO", !production)?,

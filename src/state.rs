@@ -11,7 +11,7 @@ use crate::{
     auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
     config::Settings,
     db::StatementCounter,
-    graphql::live::LiveOperations,
+    graphql::{admission::Admission, live::LiveOperations},
     realtime::{broker::Broker, presence::RoomPresence, registry::Registry, typing::Typing},
     sessions::SessionEvents,
 };
@@ -53,6 +53,8 @@ pub struct AppState {
     pub keepalive: Arc<Notify>,
     /// The subscription operations live on this instance, shared by their subscribers.
     pub live_operations: Arc<LiveOperations>,
+    /// The checks every GraphQL request passes before it runs, with the persisted queries.
+    pub admission: Arc<Admission>,
     /// Woken after mail is queued, so the worker delivers it without waiting for its poll.
     pub mail_wakeup: Arc<Notify>,
 }

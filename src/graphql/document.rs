@@ -1,14 +1,14 @@
 //! A GraphQL request as both transports receive it, and questions about it before and after
 //! it runs.
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use serde_json::{Map, Value};
 
 /// The parameters of a GraphQL request, as GraphQL over HTTP and graphql-ws carry them.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestParams {
-    /// The document.
+    /// The document; empty when an automatic persisted query sends only its hash.
+    #[serde(default)]
     pub query: String,
     /// Variable values.
     #[serde(default)]
@@ -39,6 +39,11 @@ impl RequestParams {
         request
     }
 
+    /// Whether the request carries an automatic persisted query's extension.
+    pub fn has_persisted_query(&self) -> bool {
+        self.extensions.as_ref().is_some_and(|extensions| extensions.contains_key("persistedQuery"))
+    }
+
     /// The async-graphql request for these parameters, keeping them.
     pub fn to_request(&self) -> async_graphql::Request {
         self.clone().into_request()
@@ -64,37 +69,4 @@ pub fn never_ran(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty())
-}
-
-/// The type of the operation `query` would run with `operation_name`; `None` when the
-/// document does not parse or names no single operation (execution then reports why).
-pub fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
-    let document = async_graphql::parser::parse_query(query).ok()?;
-    selected_operation(&document, operation_name)
-}
-
-/// The type of the operation of `document` that `operation_name` selects.
-pub fn selected_operation(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<OperationType> {
-    let operation = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations.values().next(),
-        _ => None,
-    };
-    operation.map(|operation| operation.node.ty)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_selected_operation_is_found() {
-        assert_eq!(operation_type("mutation { x }", None), Some(OperationType::Mutation));
-        assert_eq!(operation_type("{ posts { edges { cursor } } }", None), Some(OperationType::Query));
-        assert_eq!(operation_type("query A { a } mutation B { b }", Some("B")), Some(OperationType::Mutation));
-        assert_eq!(operation_type("query A { a } subscription B { b }", Some("B")), Some(OperationType::Subscription));
-        assert_eq!(operation_type("query A { a } mutation B { b }", None), None, "ambiguous");
-        assert_eq!(operation_type("not graphql", None), None);
-    }
 }

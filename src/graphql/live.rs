@@ -36,7 +36,7 @@ use super::{
     AppSchema,
     context::{Viewer, ViewerReads, per_request},
     document::{RequestParams, never_ran},
-    limits::label_errors,
+    errors::assign_codes,
     types::{Notification, room_events::ContactPresence, room_events::RoomEvent},
 };
 use crate::{
@@ -217,7 +217,7 @@ where
         let Some(mut response) = responses.next().await else {
             return Some((Outgoing::Complete, (responses, limits, sent, true)));
         };
-        label_errors(&mut response, &limits);
+        assign_codes(&mut response, &limits);
         if sent == 0 && never_ran(&response) {
             return Some((Outgoing::Error(errors_json(&response.errors)), (responses, limits, 1, true)));
         }
@@ -289,7 +289,7 @@ impl Stream for LiveStream {
                             first: first
                                 .into_iter()
                                 .map(|mut response| {
-                                    label_errors(&mut response, limits);
+                                    assign_codes(&mut response, limits);
                                     response_json(&response)
                                 })
                                 .collect(),
@@ -437,7 +437,7 @@ async fn execute(context: &LiveContext, operation: &PreparedOperation, item: Liv
     let mut response = results.next().await.unwrap_or_else(|| {
         Response::from_errors(vec![ServerError::new("The subscription produced no result for an event.", None)])
     });
-    label_errors(&mut response, &context.limits);
+    assign_codes(&mut response, &context.limits);
     (response_json(&response), reads.happened())
 }
 

@@ -16,15 +16,37 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 /// The schema with its state, limits and production switches.
 pub fn build_schema(state: &AppState) -> AppSchema {
     let limits = &state.settings.query_limits;
-    let mut builder =
-        builder().data(state.clone()).limit_depth(limits.max_depth).limit_complexity(limits.max_complexity);
+    // Depth is checked before a request runs (`limits.rs`), where introspection can count as
+    // one level; async-graphql's own depth limit counts every level of it.
+    let mut builder = builder().data(state.clone()).limit_complexity(limits.max_complexity);
     if !state.settings.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
 }
 
+/// What async-graphql answers to `__schema { description }`, for every schema: a fixed
+/// sentence it leaves out of its SDL. The export writes it on the `schema` definition, so
+/// `schema.graphql` and introspection describe the same schema (a test keeps the two equal).
+const SCHEMA_DESCRIPTION: &str = "A GraphQL Schema defines the capabilities of a GraphQL server. It exposes all \
+    available types and directives on the server, as well as the entry points for query, mutation, and subscription \
+    operations.";
+
 /// The schema in SDL, as `townsquare export-schema` prints it and `schema.graphql` holds it.
 pub fn sdl() -> String {
-    builder().finish().sdl()
+    let sdl = builder().finish().sdl();
+    sdl.replacen("\nschema {", &format!("\n\"\"\"\n{SCHEMA_DESCRIPTION}\n\"\"\"\nschema {{"), 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_exported_description_is_the_one_introspection_answers() {
+        let response = builder().finish().execute("{ __schema { description } }").await;
+        let data = response.data.into_json().expect("JSON");
+        assert_eq!(data["__schema"]["description"], SCHEMA_DESCRIPTION);
+        assert!(sdl().contains(&format!("\"\"\"\n{SCHEMA_DESCRIPTION}\n\"\"\"\nschema {{")));
+    }
 }

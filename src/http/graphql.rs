@@ -11,6 +11,9 @@
 //! - Malformed requests (bad JSON, no `query`, wrongly typed parameters, batches) get 400.
 //! - With `application/graphql-response+json`, a document that does not parse or validate
 //!   gets 400 and no `data` entry; with `application/json` it gets 200, as the spec says.
+//! - Every request first passes `graphql::admission` (persisted queries, limits, the
+//!   operation, variables), as over graphql-ws; a subscription gets `BAD_REQUEST` (they run
+//!   over the socket).
 
 use async_graphql::parser::types::OperationType;
 use std::net::SocketAddr;
@@ -26,11 +29,12 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     auth::viewer,
+    config::QueryLimits,
     graphql::{
         AppSchema,
         context::{Client, per_request},
-        document::{RequestParams, never_ran, operation_type},
-        limits::{check_document, label_errors},
+        document::{RequestParams, never_ran},
+        errors::{BAD_REQUEST, PERSISTED_QUERY_NOT_FOUND, assign_codes, code_of, refusal},
     },
     state::AppState,
 };
@@ -99,8 +103,11 @@ fn not_acceptable() -> Response {
 /// Reads the parameters from a JSON object (the POST body, or GET's decoded fields).
 fn params_from_object(object: Map<String, Value>) -> Result<RequestParams, &'static str> {
     let mut object = object;
+    // A persisted query may come as its hash alone (see `graphql::persisted`).
+    let persisted = object.get("extensions").and_then(|extensions| extensions.get("persistedQuery")).is_some();
     let query = match object.remove("query") {
         Some(Value::String(query)) => query,
+        None | Some(Value::Null) if persisted => String::new(),
         None | Some(Value::Null) => return Err("The request has no `query`: send the GraphQL document as a string."),
         Some(_) => return Err("`query` must be a string holding the GraphQL document."),
     };
@@ -175,7 +182,7 @@ pub async fn post(
         Err(_) => return request_error(StatusCode::BAD_REQUEST, media, "The request body is not valid JSON."),
     };
     match params_from_object(object) {
-        Ok(params) => execute(&state, &schema, media, params, Caller::new(&headers, peer)).await,
+        Ok(params) => execute(&state, &schema, Method::Post, media, params, Caller::new(&headers, peer)).await,
         Err(message) => request_error(StatusCode::BAD_REQUEST, media, message),
     }
 }
@@ -231,24 +238,21 @@ async fn get_query(
         };
         object.insert(name.into_owned(), value);
     }
-    let params = match params_from_object(object) {
-        Ok(params) => params,
-        Err(message) => return request_error(StatusCode::BAD_REQUEST, media, message),
+    let mut response = match params_from_object(object) {
+        Ok(params) => execute(&state, &schema, Method::Get, media, params, Caller::new(&headers, peer)).await,
+        Err(message) => request_error(StatusCode::BAD_REQUEST, media, message),
     };
-    if selects_mutation(&params.query, params.operation_name.as_deref()) {
-        let mut response =
-            request_error(StatusCode::METHOD_NOT_ALLOWED, media, "Mutations are only accepted over POST.");
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
-    }
-    execute(&state, &schema, media, params, Caller::new(&headers, peer)).await
+    // A GET (a persisted query's hash in particular) is a URL a CDN may cache: the answer
+    // depends on the media type asked for and on who asks.
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept, authorization"));
+    response
 }
 
-/// True when the operation the document would run is a mutation (or a subscription, which
-/// HTTP does not serve either). A document that does not parse is left to the executor,
-/// which reports the parse error properly.
-fn selects_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    operation_type(query, operation_name).is_some_and(|ty| ty != OperationType::Query)
+/// The HTTP method a request came with: GET runs queries only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
 }
 
 /// Who sent the request: the `Authorization` token and the client's address and agent.
@@ -273,42 +277,56 @@ impl Caller {
 async fn execute(
     state: &AppState,
     schema: &AppSchema,
+    method: Method,
     media: MediaType,
     params: RequestParams,
     caller: Caller,
 ) -> Response {
     let limits = &state.settings.query_limits;
-    let checked = check_document(&params.query, params.operation_name.as_deref(), limits, state.settings.introspection);
-    if let Err(error) = checked {
-        return write_response(media, async_graphql::Response::from_errors(vec![error]));
+    let admitted = match state.admission.admit(params) {
+        Ok(admitted) => admitted,
+        Err(error) => return write_response(media, async_graphql::Response::from_errors(vec![error]), limits),
+    };
+    match (admitted.operation, method) {
+        (OperationType::Query, _) | (OperationType::Mutation, Method::Post) => {}
+        (OperationType::Mutation, Method::Get) => {
+            let mut response =
+                request_error(StatusCode::METHOD_NOT_ALLOWED, media, "Mutations are only accepted over POST.");
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+        (OperationType::Subscription, _) => {
+            let refused = refusal(
+                BAD_REQUEST,
+                "Subscriptions run over WebSocket: open a graphql-ws (`graphql-transport-ws`) socket on /graphql.",
+            );
+            return write_response(media, async_graphql::Response::from_errors(vec![refused]), limits);
+        }
     }
+    let params = admitted.params;
     let viewer = match viewer::resolve(state, caller.token.as_deref()).await {
         Ok(viewer) => viewer,
         Err(error) => {
             let response = async_graphql::Response::from_errors(vec![
                 async_graphql::Error::from(error).into_server_error(async_graphql::Pos::default()),
             ]);
-            return write_response(media, response);
+            return write_response(media, response, limits);
         }
     };
     let mut request = per_request(params.into_request(), &state.db, viewer).data(caller.client);
     if let Some(viewer) = viewer {
         request = request.data(viewer);
     }
-    let mut response = schema.execute(request).await;
-    label_errors(&mut response, limits);
-    write_response(media, response)
+    let response = schema.execute(request).await;
+    write_response(media, response, limits)
 }
 
-/// Writes a GraphQL response with the status and body the spec prescribes for `media`.
-fn write_response(media: MediaType, response: async_graphql::Response) -> Response {
+/// Writes a GraphQL response with the status and body the spec prescribes for `media`,
+/// every error with its code.
+fn write_response(media: MediaType, mut response: async_graphql::Response, limits: &QueryLimits) -> Response {
+    assign_codes(&mut response, limits);
     for error in &response.errors {
-        let code = error
-            .extensions
-            .as_ref()
-            .and_then(|extensions| extensions.get("code"))
-            .and_then(|code| if let async_graphql::Value::String(code) = code { Some(code.clone()) } else { None })
-            .unwrap_or_else(|| "UNCLASSIFIED".into());
+        let code = code_of(error).unwrap_or("UNCLASSIFIED").to_string();
         metrics::counter!("graphql_errors_total", "code" => code).increment(1);
     }
     // Errors raised before execution (parse, validation, limits, unknown operation) carry no
@@ -324,10 +342,22 @@ fn write_response(media: MediaType, response: async_graphql::Response) -> Respon
     if !executed && let Value::Object(object) = &mut body {
         object.remove("data");
     }
-    let status =
-        if !executed && media == MediaType::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    // A persisted-query miss is a step of the protocol, not a bad request: 200, as Apollo
+    // Server answers it, and never cached, so a CDN in front does not keep serving the miss
+    // after the client sent the document.
+    let persisted_miss =
+        matches!(response.errors.as_slice(), [error] if code_of(error) == Some(PERSISTED_QUERY_NOT_FOUND));
+    let status = if !executed && media == MediaType::GraphqlResponseJson && !persisted_miss {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let mut http_response = (status, body.to_string()).into_response();
-    http_response.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    let headers = http_response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, media.content_type());
+    if persisted_miss {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache, must-revalidate"));
+    }
     http_response
 }
 
@@ -368,14 +398,5 @@ mod tests {
         assert!(!is_json_content_type("application/json; charset=utf-16"));
         assert!(!is_json_content_type("text/plain"));
         assert!(!is_json_content_type("application/x-www-form-urlencoded"));
-    }
-
-    #[test]
-    fn mutations_are_recognised_for_get() {
-        assert!(selects_mutation("mutation { x }", None));
-        assert!(!selects_mutation("{ posts { edges { cursor } } }", None));
-        assert!(selects_mutation("query A { a } mutation B { b }", Some("B")));
-        assert!(!selects_mutation("query A { a } mutation B { b }", Some("A")));
-        assert!(!selects_mutation("not graphql", None));
     }
 }

@@ -92,7 +92,15 @@ pub enum ClientMessage {
 impl ClientMessage {
     /// Reads a text frame; the error is a short reason for a 4400 close.
     pub fn parse(text: &str) -> Result<Self, String> {
-        serde_json::from_str(text).map_err(|error| close_reason(&format!("Invalid message received: {error}")))
+        let message: Self =
+            serde_json::from_str(text).map_err(|error| close_reason(&format!("Invalid message received: {error}")))?;
+        match &message {
+            // Only an automatic persisted query may leave the document out (its hash names it).
+            ClientMessage::Subscribe { payload, .. } if payload.query.is_empty() && !payload.has_persisted_query() => {
+                Err("Invalid message received: the subscribe payload has no `query`".into())
+            }
+            _ => Ok(message),
+        }
     }
 
     /// Ping and pong do not count as activity for idle expiry.

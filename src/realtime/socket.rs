@@ -36,9 +36,9 @@ use crate::{
     config::Settings,
     graphql::{
         AppSchema,
+        admission::Admitted,
         context::{Client, per_request},
         document::RequestParams,
-        limits::check_document,
         live::{self, LiveContext, Outgoing},
     },
     state::AppState,
@@ -445,25 +445,18 @@ impl Connection {
     /// Starts an operation; its messages arrive through `operations`. Subscriptions run as
     /// live subscriptions (see `graphql::live`), queries and mutations with async-graphql.
     fn start(&self, payload: RequestParams) -> OperationStream {
-        let settings = &self.state.settings;
-        let checked = check_document(
-            &payload.query,
-            payload.operation_name.as_deref(),
-            &settings.query_limits,
-            settings.introspection,
-        );
-        let limits = settings.query_limits.clone();
-        match checked {
+        let limits = self.state.settings.query_limits.clone();
+        match self.state.admission.admit(payload) {
             Err(error) => {
                 // Refused before it runs: one response, sent as graphql-ws `error`.
                 let refused = async_graphql::Response::from_errors(vec![error]);
                 live::responses(futures_util::stream::iter([refused]), limits).boxed()
             }
-            Ok(Some(OperationType::Subscription)) => {
-                live::subscription(self.live.clone(), self.state.live_operations.prepare(payload)).boxed()
+            Ok(Admitted { params, operation: OperationType::Subscription }) => {
+                live::subscription(self.live.clone(), self.state.live_operations.prepare(params)).boxed()
             }
-            Ok(_) => {
-                let request = per_request(payload.into_request(), &self.state.db, Some(self.live.viewer));
+            Ok(Admitted { params, .. }) => {
+                let request = per_request(params.into_request(), &self.state.db, Some(self.live.viewer));
                 let responses =
                     self.live.schema.execute_stream_with_session_data(request, self.live.session_data.clone());
                 live::responses(responses, limits).boxed()

@@ -171,6 +171,31 @@ impl TestApp {
         response.json().await.expect("the answer is JSON")
     }
 
+    /// POSTs a whole GraphQL request (`query`, `variables`, `operationName`, `extensions` as
+    /// given) and returns the decoded body.
+    pub async fn post_request(&self, request: &Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(request)
+            .send()
+            .await
+            .expect("the request reaches the server");
+        response.json().await.expect("the answer is JSON")
+    }
+
+    /// GETs `/graphql` with `params` (structured ones JSON-encoded) and returns the decoded body.
+    pub async fn get_request(&self, params: &[(&str, &str)]) -> Value {
+        let response = self
+            .client
+            .get(format!("{}/graphql", self.address))
+            .query(params)
+            .send()
+            .await
+            .expect("the request reaches the server");
+        response.json().await.expect("the answer is JSON")
+    }
+
     /// SQL statements the application has executed so far.
     pub fn statements(&self) -> u64 {
         self.state.statements.total()
@@ -261,6 +286,17 @@ impl TestApp {
 pub fn at(minutes: i64) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z").expect("a valid literal").with_timezone(&Utc)
         + chrono::Duration::minutes(minutes)
+}
+
+/// The `extensions.code` of every error of a GraphQL answer (or of a graphql-ws `error`
+/// message's payload); fails when one has none.
+pub fn error_codes(errors: &Value) -> Vec<&str> {
+    let errors = errors.get("errors").unwrap_or(errors).as_array().unwrap_or_else(|| panic!("errors: {errors}"));
+    assert!(!errors.is_empty(), "at least one error");
+    errors
+        .iter()
+        .map(|error| error["extensions"]["code"].as_str().unwrap_or_else(|| panic!("an error without a code: {error}")))
+        .collect()
 }
 
 /// The `extensions.code` of the first error of a GraphQL answer.
@@ -388,7 +424,7 @@ pub struct TestUser {
     pub token: String,
 }
 
-/// The password every test account registers with (strong enough for zxcvbn).
+/// The password every test account registers with.
 pub const TEST_PASSWORD: &str = "violet elephant marmalade 42";
 
 const REGISTER: &str = "mutation($input: RegisterInput!) {

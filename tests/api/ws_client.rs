@@ -79,8 +79,12 @@ impl WsClient {
 
     /// Starts operation `id`.
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
-        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
-            .await;
+        self.subscribe_with(id, json!({ "query": query, "variables": variables })).await;
+    }
+
+    /// Starts operation `id` with a whole request `payload` (operation name, extensions).
+    pub async fn subscribe_with(&mut self, id: &str, payload: Value) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": payload })).await;
     }
 
     /// Stops operation `id`.
