@@ -23,7 +23,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures_util::{FutureExt as _, StreamExt as _, stream::BoxStream};
+use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _, stream::BoxStream};
 use tokio_stream::StreamMap;
 
 use super::{
@@ -149,6 +149,14 @@ async fn close_with(socket: &mut WebSocket, code: u16, reason: String) {
     let _ = send(socket, Message::Close(Some(frame))).await;
 }
 
+/// Completes a close the client started. tungstenite queues the reply frame (echoing the
+/// client's code) when it reads the client's; this writes it out. Without it the client sees
+/// the TCP connection drop (1006) instead of a clean close, and graphql-ws reports an error.
+async fn answer_close(socket: &mut WebSocket) -> Ending {
+    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.flush()).await;
+    Ending::PeerGone
+}
+
 async fn protocol_close(socket: &mut WebSocket, close_code: ProtocolClose) -> Ending {
     close(socket, close_code.code, close_code.reason).await
 }
@@ -203,7 +211,8 @@ async fn initialise(socket: &mut WebSocket, state: &AppState) -> Result<Accepted
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Err(error)) if is_too_big(&error) => return Err(protocol_close(socket, protocol::TOO_BIG).await),
-            Some(Ok(Message::Close(_)) | Err(_)) | None => return Err(Ending::PeerGone),
+            Some(Ok(Message::Close(_))) => return Err(answer_close(socket).await),
+            Some(Err(_)) | None => return Err(Ending::PeerGone),
         };
         match ClientMessage::parse(&text) {
             Err(reason) => {
@@ -400,7 +409,8 @@ impl Connection {
             Some(Err(error)) if is_too_big(&error) => {
                 return Some(protocol_close(&mut self.socket, protocol::TOO_BIG).await);
             }
-            Some(Ok(Message::Close(_)) | Err(_)) | None => return Some(Ending::PeerGone),
+            Some(Ok(Message::Close(_))) => return Some(answer_close(&mut self.socket).await),
+            Some(Err(_)) | None => return Some(Ending::PeerGone),
         };
         let message = match ClientMessage::parse(&text) {
             Ok(message) => message,

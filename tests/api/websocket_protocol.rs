@@ -223,3 +223,17 @@ async fn only_allowed_origins_may_open_sockets() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_close_the_client_starts_is_answered_with_a_close_frame() {
+    let app = spawn_app().await;
+    let ann = app.signed_up("ann").await;
+    let before_init = app.ws().await;
+    assert_eq!(before_init.close_and_read_reply().await, Some((1000, "bye".into())), "before connection_init");
+    let socket = app.ws_signed_in(&ann).await;
+    assert_eq!(
+        socket.close_and_read_reply().await,
+        Some((1000, "bye".into())),
+        "a clean close, not a dropped connection"
+    );
+}

@@ -206,6 +206,22 @@ impl WsClient {
         self.closed.as_ref()
     }
 
+    /// Closes with 1000 and returns the server's reply frame, or `None` when the connection
+    /// dropped without one.
+    pub async fn close_and_read_reply(mut self) -> Option<(u16, String)> {
+        let frame = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
+        self.socket.close(Some(frame)).await.ok()?;
+        let reply = tokio::time::timeout(WAIT, async {
+            while let Some(Ok(message)) = self.socket.next().await {
+                if let Message::Close(frame) = message {
+                    return Some(close_parts(frame));
+                }
+            }
+            None
+        });
+        reply.await.ok().flatten()
+    }
+
     /// Closes the socket normally (1000) and waits briefly for the server's answer.
     pub async fn close(mut self) {
         let frame = CloseFrame { code: CloseCode::Normal, reason: "bye".into() };
