@@ -18,6 +18,12 @@ const PENDING: &[&str] = &[
 /// Every name a schema defines, mapped to its signature: `Type` → kind, `Type.field` → its
 /// type, `Type.field(arg)` → the argument's type, `Enum.VALUE`, `Union|Member`.
 fn names(sdl: &str) -> BTreeMap<String, String> {
+    // async-graphql's parser predates descriptions on the schema definition (GraphQL, October
+    // 2021), which the export writes; the definition names no type, so it is left out here.
+    let sdl = match sdl.rfind("\"\"\"\nschema {") {
+        Some(closing) => sdl[..closing].rfind("\"\"\"").map_or(sdl, |opening| &sdl[..opening]),
+        None => sdl,
+    };
     let document = parse_schema(sdl).expect("the SDL parses");
     let mut names = BTreeMap::new();
     for definition in document.definitions {
