@@ -11,20 +11,12 @@ import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { Client, cacheExchange, fetchExchange, subscriptionExchange } from '@urql/core';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { checks, withTimeout } from './support.mjs';
+
+const { check, finish } = checks('app clients');
 
 const httpUrl = process.argv[2] ?? 'http://127.0.0.1:8000/graphql';
 const wsUrl = httpUrl.replace(/^http/, 'ws');
-let failures = 0;
-
-function check(ok, what, detail = '') {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok || !detail ? '' : `: ${detail}`}`);
-  if (!ok) failures += 1;
-}
-
-function withTimeout(promise, ms, what) {
-  return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))]);
-}
-
 /** Collects a subscription's results; `next(n)` waits until n have arrived. */
 function collector() {
   const results = [];
@@ -185,9 +177,4 @@ try {
 } catch (error) {
   check(false, 'the run ended early', error?.stack ?? String(error));
 }
-if (failures > 0) {
-  console.log(`app clients: ${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log('app clients: every check passes');
-process.exit(0);
+finish();

@@ -13,28 +13,13 @@ import { generate } from '@graphql-codegen/cli';
 // The preset itself, not its name: codegen resolves names from the working directory, which
 // is the repository root when CI runs this.
 import { preset as clientPreset } from '@graphql-codegen/client-preset';
+import { checks, firstDifference } from './support.mjs';
+
+const { check, finish } = checks('codegen');
 
 const url = process.argv[2] ?? 'http://127.0.0.1:8000/graphql';
 const schemaFile = process.argv[3] ?? fileURLToPath(new URL('../../schema.graphql', import.meta.url));
 const documents = fileURLToPath(new URL('codegen/operations.graphql', import.meta.url));
-let failures = 0;
-
-function check(ok, what, detail = '') {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok || !detail ? '' : `: ${detail}`}`);
-  if (!ok) failures += 1;
-}
-
-/** The first lines where two texts differ, with two lines of context before. */
-function firstDifference(a, b, context = 2) {
-  const left = a.split('\n');
-  const right = b.split('\n');
-  let line = 0;
-  while (line < left.length && line < right.length && left[line] === right[line]) line += 1;
-  const from = Math.max(0, line - context);
-  const show = (lines, mark) => lines.slice(from, line + 3).map((text, i) => `${from + i === line ? mark : ' '}${from + i + 1}: ${text}`).join('\n');
-  return `first difference at line ${line + 1}\n${show(left, '-')}\n${show(right, '+')}`;
-}
-
 /** Runs codegen with `schema` into a fresh directory; returns { dir, files: Map<name, text> } or the error. */
 async function run(schema, label) {
   const dir = mkdtempSync(join(tmpdir(), `codegen-${label}-`));
@@ -86,9 +71,4 @@ try {
 } finally {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
-if (failures > 0) {
-  console.log(`codegen: ${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log('codegen: every check passes');
-process.exit(0);
+finish();

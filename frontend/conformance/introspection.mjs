@@ -24,28 +24,13 @@ import {
   printSchema,
   validateSchema,
 } from 'graphql';
+import { checks, firstDifference } from './support.mjs';
+
+const { check, finish } = checks('introspection');
 
 const url = process.argv[2] ?? 'http://127.0.0.1:8000/graphql';
 const schemaFile = process.argv[3] ?? fileURLToPath(new URL('../../schema.graphql', import.meta.url));
 const ACCEPT = 'application/graphql-response+json, application/json;q=0.9';
-let failures = 0;
-
-function check(ok, what, detail = '') {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok || !detail ? '' : `: ${detail}`}`);
-  if (!ok) failures += 1;
-}
-
-/** The first lines where two texts differ, with two lines of context before. */
-function firstDifference(a, b, context = 2) {
-  const left = a.split('\n');
-  const right = b.split('\n');
-  let line = 0;
-  while (line < left.length && line < right.length && left[line] === right[line]) line += 1;
-  const from = Math.max(0, line - context);
-  const show = (lines, mark) => lines.slice(from, line + 3).map((text, i) => `${from + i === line ? mark : ' '}${from + i + 1}: ${text}`).join('\n');
-  return `first difference at line ${line + 1}\n${show(left, '-')}\n${show(right, '+')}`;
-}
-
 const sdl = (schema) => printSchema(lexicographicSortSchema(schema));
 const fileSchema = buildSchema(readFileSync(schemaFile, 'utf8'));
 const expected = sdl(fileSchema);
@@ -140,9 +125,4 @@ try {
 } catch (error) {
   check(false, 'the run ended early', error?.stack ?? String(error));
 }
-if (failures > 0) {
-  console.log(`introspection: ${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log('introspection: every check passes');
-process.exit(0);
+finish();

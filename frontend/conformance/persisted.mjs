@@ -22,23 +22,15 @@ import { Client, cacheExchange, fetchExchange } from '@urql/core';
 import { persistedExchange } from '@urql/exchange-persisted';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { checks, withTimeout, graphql } from './support.mjs';
+
+const { check, finish } = checks('persisted queries');
 
 const httpUrl = process.argv[2] ?? 'http://127.0.0.1:8000/graphql';
 const wsUrl = httpUrl.replace(/^http/, 'ws');
 // Makes this run's documents new to the server: operation names and aliases are GraphQL names.
 const run = `${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
-let failures = 0;
-
-function check(ok, what, detail = '') {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${ok || !detail ? '' : `: ${detail}`}`);
-  if (!ok) failures += 1;
-}
-
-function withTimeout(promise, ms, what) {
-  return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))]);
-}
-
 const short = (value) => JSON.stringify(value)?.slice(0, 400);
 
 /** A `fetch` that records each request's method and GraphQL parameters and the JSON answered. */
@@ -128,20 +120,9 @@ async function urql() {
 }
 
 // ---- graphql-ws: persisted operations over the socket ----
-async function graphql(query, variables = {}, token) {
-  const response = await fetch(httpUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
-
 async function socket() {
-  const { login } = await graphql('mutation($e: String!) { login(email: $e, password: "townsquare-demo") { token } }', { e: 'alice@example.com' });
-  const { createRoom } = await graphql('mutation($n: String!) { createRoom(name: $n) { id } }', { n: `persisted-${run}` }, login.token);
+  const { login } = await graphql(httpUrl, 'mutation($e: String!) { login(email: $e, password: "townsquare-demo") { token } }', { e: 'alice@example.com' });
+  const { createRoom } = await graphql(httpUrl, 'mutation($n: String!) { createRoom(name: $n) { id } }', { n: `persisted-${run}` }, login.token);
   const ws = createClient({
     url: wsUrl,
     webSocketImpl: WebSocket,
@@ -238,9 +219,4 @@ for (const [name, part] of [['apollo', apollo], ['urql', urql], ['graphql-ws', s
     check(false, `${name}: the run ended early`, error?.stack ?? String(error));
   }
 }
-if (failures > 0) {
-  console.log(`persisted queries: ${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log('persisted queries: every check passes');
-process.exit(0);
+finish();

@@ -4,27 +4,13 @@
 // Usage: node ws.mjs http://127.0.0.1:8000/graphql
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { graphql, withTimeout } from './support.mjs';
 
 const httpUrl = process.argv[2] ?? 'http://127.0.0.1:8000/graphql';
 const wsUrl = httpUrl.replace(/^http/, 'ws');
 
-async function graphql(query, variables = {}, token) {
-  const response = await fetch(httpUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
-
-function withTimeout(promise, ms, what) {
-  return Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms))]);
-}
-
 const login = (email) =>
-  graphql('mutation($e: String!) { login(email: $e, password: "townsquare-demo") { token user { id } } }', { e: email });
+  graphql(httpUrl, 'mutation($e: String!) { login(email: $e, password: "townsquare-demo") { token user { id } } }', { e: email });
 const alice = (await login('alice@example.com')).login;
 const bob = (await login('bob@example.com')).login;
 
@@ -70,18 +56,18 @@ const received = withTimeout(
   5000,
   'a live notification',
 );
-const posts = await graphql('{ posts(first: 50) { edges { node { id author { id } } } } }');
+const posts = await graphql(httpUrl, '{ posts(first: 50) { edges { node { id author { id } } } } }');
 const post = posts.posts.edges.map((edge) => edge.node).find((node) => node.author.id === alice.user.id);
 await new Promise((resolve) => setTimeout(resolve, 300));
-await graphql('mutation($id: ID!) { unlikePost(postId: $id) { id } }', { id: post.id }, bob.token);
-await graphql('mutation($id: ID!) { likePost(postId: $id) { id } }', { id: post.id }, bob.token);
+await graphql(httpUrl, 'mutation($id: ID!) { unlikePost(postId: $id) { id } }', { id: post.id }, bob.token);
+await graphql(httpUrl, 'mutation($id: ID!) { likePost(postId: $id) { id } }', { id: post.id }, bob.token);
 const notification = await received;
 received.catch(() => {});
 if (notification.actor.username !== 'bob') throw new Error(`notification: ${JSON.stringify(notification)}`);
 console.log('ok   live notification over graphql-ws');
 
 // Logout closes the socket with 4401, and the client does not reconnect.
-await graphql('mutation { logout }', {}, alice.token);
+await graphql(httpUrl, 'mutation { logout }', {}, alice.token);
 const event = await withTimeout(closedEvent, 3000, 'close after logout');
 if (event.code !== 4401) throw new Error(`close after logout: ${event.code} ${event.reason}`);
 console.log(`ok   logout closed the socket: ${event.code} ${event.reason}`);
