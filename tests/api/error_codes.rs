@@ -172,3 +172,39 @@ async fn a_nullable_variable_left_out_runs_with_the_arguments_default() {
     let body = app.post_request(&json!({ "query": "query($n: Int) { posts(first: $n) { edges { cursor } } }" })).await;
     assert!(body.get("errors").is_none(), "{body}");
 }
+
+#[tokio::test]
+async fn a_subscription_refused_over_the_socket_carries_its_code() {
+    let app = spawn_app().await;
+    let ann = app.signed_up("ann").await;
+    let mut socket = app.ws_signed_in(&ann).await;
+    let cases = [
+        (json!({ "query": "subscription { notifications { nope } }" }), "GRAPHQL_VALIDATION_FAILED", "an unknown field"),
+        (
+            json!({ "query": "subscription($room: ID!) { roomEvents(roomId: $room) { __typename } }" }),
+            "BAD_USER_INPUT",
+            "a required variable left out",
+        ),
+        (
+            json!({ "query": "subscription($room: ID!) { roomEvents(roomId: $room) { __typename } }",
+                    "variables": { "room": [1, 2] } }),
+            "BAD_USER_INPUT",
+            "a variable of the wrong type",
+        ),
+        (
+            json!({ "query": "subscription A { notifications { id } } subscription B { notifications { id } }" }),
+            "BAD_REQUEST",
+            "no operation chosen",
+        ),
+        (
+            json!({ "query": "subscription { roomEvents(roomId: \"00000000-0000-0000-0000-000000000000\") { __typename } }" }),
+            "NOT_FOUND",
+            "an unknown room",
+        ),
+    ];
+    for (index, (request, code, reason)) in cases.iter().enumerate() {
+        let errors = over_socket(&mut socket, &format!("sub{index}"), request).await;
+        assert_eq!(error_codes(&errors), [*code], "{reason}: {errors}");
+    }
+    assert!(socket.closed().is_none(), "the socket stays open");
+}
