@@ -22,6 +22,8 @@ use super::errors::{BAD_REQUEST, PERSISTED_QUERY_NOT_FOUND, refusal};
 
 /// The extension's name in a request's `extensions`.
 const EXTENSION: &str = "persistedQuery";
+/// Counts persisted-query requests by outcome: `hit`, `miss`, `registered`.
+const METRIC: &str = "graphql_persisted_queries_total";
 
 /// Documents by the SHA-256 of their text, least recently used evicted first.
 #[derive(Clone)]
@@ -72,8 +74,14 @@ impl PersistedQueries {
         let hash = parse_extension(extension)?;
         if query.is_empty() {
             return match self.documents.get(&hash) {
-                Some(query) => Ok(Lookup::Found { query, sent: false, hash }),
-                None => Err(refusal(PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")),
+                Some(query) => {
+                    metrics::counter!(METRIC, "outcome" => "hit").increment(1);
+                    Ok(Lookup::Found { query, sent: false, hash })
+                }
+                None => {
+                    metrics::counter!(METRIC, "outcome" => "miss").increment(1);
+                    Err(refusal(PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound"))
+                }
             };
         }
         if hex_sha256(query) != hash {
@@ -87,6 +95,7 @@ impl PersistedQueries {
 
     /// Keeps `query` under `hash` (already checked to match).
     pub fn keep(&self, hash: String, query: Arc<str>) {
+        metrics::counter!(METRIC, "outcome" => "registered").increment(1);
         self.documents.insert(hash, query);
     }
 

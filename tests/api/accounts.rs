@@ -65,6 +65,25 @@ async fn registration_refuses_bad_input_with_a_reason() {
 }
 
 #[tokio::test]
+async fn random_passwords_such_as_a_password_manager_makes_are_accepted() {
+    let app = spawn_app().await;
+    // Letters, digits and symbols, 8 characters: what the strength estimate used to refuse.
+    for (n, password) in ["k#9Qv!2z", "T7&mpx@W", "b4$R=qL0", "Zq8^w;3e", "p)N5c~Hy"].into_iter().enumerate() {
+        let body = register(&app, &format!("pm{n}@example.com"), &format!("pm_user{n}"), password).await;
+        assert!(body["data"]["register"]["token"].is_string(), "{password}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_password_built_from_the_username_is_refused_and_the_message_says_so() {
+    let app = spawn_app().await;
+    let body = register(&app, "ann@example.com", "annsmith", "annsmith2024").await;
+    assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("built from your username"), "{message}");
+}
+
+#[tokio::test]
 async fn a_common_password_is_refused_with_a_message_that_says_why() {
     let app = spawn_app().await;
     let body = register(&app, "ann@example.com", "ann", "qwerty123").await;

@@ -179,7 +179,11 @@ async fn a_subscription_refused_over_the_socket_carries_its_code() {
     let ann = app.signed_up("ann").await;
     let mut socket = app.ws_signed_in(&ann).await;
     let cases = [
-        (json!({ "query": "subscription { notifications { nope } }" }), "GRAPHQL_VALIDATION_FAILED", "an unknown field"),
+        (
+            json!({ "query": "subscription { notifications { nope } }" }),
+            "GRAPHQL_VALIDATION_FAILED",
+            "an unknown field",
+        ),
         (
             json!({ "query": "subscription($room: ID!) { roomEvents(roomId: $room) { __typename } }" }),
             "BAD_USER_INPUT",

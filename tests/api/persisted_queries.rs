@@ -38,6 +38,12 @@ async fn a_miss_then_the_document_then_the_hash_alone_over_post() {
     assert_posts(&registered, "the document with its hash");
     let hit = app.post_request(&json!({ "operationName": "Feed", "extensions": persisted(query) })).await;
     assert_posts(&hit, "the hash alone");
+    let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.expect("reaches");
+    let metrics = metrics.text().await.expect("text");
+    for outcome in ["hit", "miss", "registered"] {
+        let line = format!("graphql_persisted_queries_total{{outcome=\"{outcome}\"}}");
+        assert!(metrics.contains(&line), "{line} is exported:\n{metrics}");
+    }
 }
 
 #[tokio::test]
