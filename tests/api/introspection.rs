@@ -1,6 +1,7 @@
 //! Introspection for the tools that read schemas: graphql-js's `getIntrospectionQuery`, with
-//! every option and with its defaults (what GraphiQL, GraphQL Code Generator's URL loader and
-//! most IDEs send), runs over POST, GET and graphql-ws with every limit at its default, while
+//! every option, with its defaults (GraphQL Code Generator's URL loader, GraphiQL by default)
+//! and as GraphiQL sends it with its options on, runs over POST, GET and graphql-ws with every
+//! limit at its default, while
 //! introspection nested to blow a response up is refused with the limit's name.
 
 use serde_json::{Value, json};
@@ -13,8 +14,11 @@ use crate::{
 /// `getIntrospectionQuery({ descriptions, specifiedByUrl, directiveIsRepeatable,
 /// schemaDescription, inputValueDeprecation, oneOf })`, every option on, from graphql 16.15.
 const EVERY_OPTION: &str = include_str!("fixtures/introspection_every_option.graphql");
-/// `getIntrospectionQuery()` with its defaults, from graphql 16.15.
+/// `getIntrospectionQuery()` with its defaults, from graphql 16.15: what GraphQL Code
+/// Generator's URL loader and GraphiQL (its props at their defaults) send.
 const DEFAULTS: &str = include_str!("fixtures/introspection_default.graphql");
+/// What GraphiQL sends with `inputValueDeprecation` and `schemaDescription` on.
+const GRAPHIQL: &str = include_str!("fixtures/introspection_graphiql.graphql");
 
 /// Asserts that `body` is a whole introspection result without errors.
 fn assert_schema(body: &Value, what: &str) {
@@ -30,7 +34,7 @@ fn assert_schema(body: &Value, what: &str) {
 async fn the_introspection_queries_tools_send_run_over_post_get_and_the_socket() {
     let app = spawn_app().await;
     let ann = app.signed_up("ann").await;
-    for (query, what) in [(EVERY_OPTION, "every option"), (DEFAULTS, "the defaults")] {
+    for (query, what) in [(EVERY_OPTION, "every option"), (DEFAULTS, "the defaults"), (GRAPHIQL, "GraphiQL's")] {
         let request = json!({ "query": query, "operationName": "IntrospectionQuery" });
         assert_schema(&app.post_request(&request).await, &format!("{what} over POST"));
         let get = app.get_request(&[("query", query), ("operationName", "IntrospectionQuery")]).await;
