@@ -29,6 +29,8 @@ pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 pub const BAD_REQUEST: &str = "BAD_REQUEST";
 /// An automatic persisted query whose hash this server does not hold: send the document.
 pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+/// A failure of the server's own, with nothing internal in the message.
+pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
 
 /// `error` with `extensions.code` set to `code`, unless it already has one.
 pub fn with_code(mut error: ServerError, code: &str) -> ServerError {

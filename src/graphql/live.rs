@@ -36,7 +36,7 @@ use super::{
     AppSchema,
     context::{Viewer, ViewerReads, per_request},
     document::{RequestParams, never_ran},
-    errors::assign_codes,
+    errors::{INTERNAL_SERVER_ERROR, assign_codes, refusal},
     types::{Notification, room_events::ContactPresence, room_events::RoomEvent},
 };
 use crate::{
@@ -388,7 +388,7 @@ async fn open(
     match opened {
         Some(source) => Ok((source, first)),
         None if first.is_empty() => {
-            Err(vec![Response::from_errors(vec![ServerError::new("The subscription did not start.", None)])])
+            Err(vec![Response::from_errors(vec![refusal(INTERNAL_SERVER_ERROR, "The subscription did not start.")])])
         }
         None => Err(first),
     }
@@ -435,7 +435,7 @@ async fn execute(context: &LiveContext, operation: &PreparedOperation, item: Liv
         .data(RenderItem(Mutex::new(Some(item))));
     let mut results = context.schema.execute_stream_with_session_data(request, context.session_data.clone());
     let mut response = results.next().await.unwrap_or_else(|| {
-        Response::from_errors(vec![ServerError::new("The subscription produced no result for an event.", None)])
+        Response::from_errors(vec![refusal(INTERNAL_SERVER_ERROR, "The subscription produced no result for an event.")])
     });
     assign_codes(&mut response, &context.limits);
     (response_json(&response), reads.happened())
