@@ -36,6 +36,17 @@ pub struct Admitted {
     pub params: RequestParams,
     /// The type of the operation it runs.
     pub operation: OperationType,
+    /// The parsed document, handed to async-graphql so it is not parsed a second time.
+    pub document: ExecutableDocument,
+}
+
+impl Admitted {
+    /// The async-graphql request, its document already parsed.
+    pub fn into_request(self) -> async_graphql::Request {
+        let mut request = self.params.into_request();
+        request.set_parsed_query(self.document);
+        request
+    }
 }
 
 impl Admission {
@@ -72,7 +83,7 @@ impl Admission {
             // document that could never run.
             self.persisted.keep(hash, query);
         }
-        Ok(Admitted { params, operation })
+        Ok(Admitted { params, operation, document })
     }
 }
 

@@ -303,7 +303,6 @@ async fn execute(
             return write_response(media, async_graphql::Response::from_errors(vec![refused]), limits);
         }
     }
-    let params = admitted.params;
     let viewer = match viewer::resolve(state, caller.token.as_deref()).await {
         Ok(viewer) => viewer,
         Err(error) => {
@@ -313,7 +312,7 @@ async fn execute(
             return write_response(media, response, limits);
         }
     };
-    let mut request = per_request(params.into_request(), &state.db, viewer).data(caller.client);
+    let mut request = per_request(admitted.into_request(), &state.db, viewer).data(caller.client);
     if let Some(viewer) = viewer {
         request = request.data(viewer);
     }

@@ -462,11 +462,12 @@ impl Connection {
                 let refused = async_graphql::Response::from_errors(vec![error]);
                 live::responses(futures_util::stream::iter([refused]), limits).boxed()
             }
-            Ok(Admitted { params, operation: OperationType::Subscription }) => {
-                live::subscription(self.live.clone(), self.state.live_operations.prepare(params)).boxed()
+            Ok(Admitted { params, operation: OperationType::Subscription, document }) => {
+                let operation = self.state.live_operations.prepare(params, document);
+                live::subscription(self.live.clone(), operation).boxed()
             }
-            Ok(Admitted { params, .. }) => {
-                let request = per_request(params.into_request(), &self.state.db, Some(self.live.viewer));
+            Ok(admitted) => {
+                let request = per_request(admitted.into_request(), &self.state.db, Some(self.live.viewer));
                 let responses =
                     self.live.schema.execute_stream_with_session_data(request, self.live.session_data.clone());
                 live::responses(responses, limits).boxed()
