@@ -160,6 +160,35 @@ pub async fn messages_before(
     rows.iter().map(message_with_author).collect()
 }
 
+/// Up to `limit` messages of `room_id`, oldest first, strictly newer than `after`: what a
+/// subscriber resuming from `after` missed. Keyset paging on (created_at, id), as
+/// [`messages_before`] in the other direction.
+pub async fn messages_after(
+    conn: &impl ConnectionTrait,
+    room_id: Uuid,
+    after: FeedPosition,
+    limit: u64,
+) -> Result<Vec<MessageWithAuthor>, DbErr> {
+    let backend = conn.get_database_backend();
+    let p = placeholders(backend, 1, 5);
+    let p: Vec<&str> = p.split(", ").collect();
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, {users} FROM chat_message m JOIN \"user\" u ON u.id = m.author_id \
+         WHERE m.room_id = {} AND (m.created_at > {} OR (m.created_at = {} AND m.id > {})) \
+         ORDER BY m.created_at ASC, m.id ASC LIMIT {}",
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        p[4],
+        users = record_columns("u", "u_"),
+    );
+    let values: Vec<Value> =
+        vec![room_id.into(), after.created_at.into(), after.created_at.into(), after.id.into(), (limit as i64).into()];
+    let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    rows.iter().map(message_with_author).collect()
+}
+
 /// The `per_room` newest messages of each room, newest first, with their authors.
 pub async fn latest_messages(
     conn: &impl ConnectionTrait,

@@ -20,7 +20,10 @@ use tokio::sync::{OnceCell, broadcast};
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use uuid::Uuid;
 
-use crate::db::{entities::notification, users::UserRecord};
+use crate::db::{
+    entities::{chat_message, notification},
+    users::UserRecord,
+};
 
 /// Where an event is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +51,19 @@ pub struct PostedMessage {
     pub body: String,
     /// When it was stored.
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl PostedMessage {
+    /// The event of a stored `message` by `author`.
+    pub fn of(message: &chat_message::Model, author: &UserRecord) -> Self {
+        Self {
+            id: message.id,
+            room_id: message.room_id,
+            author: author.clone(),
+            body: message.body.clone(),
+            created_at: message.created_at,
+        }
+    }
 }
 
 /// Something that happened. Events carry the records their subscribers show (authors,

@@ -323,3 +323,127 @@ async fn room_subscriptions_leave_nothing_behind_when_sockets_close() {
     };
     tokio::time::timeout(WAIT, settled).await.expect("presence, topics and operations are empty again");
 }
+
+/// `roomEvents` resuming `after` a message cursor, with each message's own cursor.
+const RESUME: &str = "subscription($room: ID!, $after: String) { roomEvents(roomId: $room, after: $after) {
+    __typename
+    ... on MessagePosted { cursor message { body } }
+} }";
+
+/// A socket of `user` resuming `room` after `after`, its snapshot already read.
+async fn resumed(app: &TestApp, user: &TestUser, room: &str, after: Option<&str>) -> WsClient {
+    let mut socket = app.ws_signed_in(user).await;
+    socket.subscribe("room", RESUME, json!({ "room": room, "after": after })).await;
+    assert_eq!(event(&mut socket).await["__typename"], "PresenceSnapshot", "the snapshot comes first");
+    socket
+}
+
+/// The bodies of the next `count` events, which must all be messages, and the last cursor.
+async fn messages(socket: &mut WsClient, count: usize) -> (Vec<String>, String) {
+    let mut bodies = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..count {
+        let posted = event(socket).await;
+        assert_eq!(posted["__typename"], "MessagePosted", "{posted}");
+        bodies.push(posted["message"]["body"].as_str().expect("a body").to_string());
+        cursor = posted["cursor"].as_str().expect("a cursor").to_string();
+    }
+    (bodies, cursor)
+}
+
+#[tokio::test]
+async fn resuming_after_a_message_sends_the_missed_ones_oldest_first_then_live_ones_once() {
+    let app = spawn_app().await;
+    let ann = app.signed_up("ann").await;
+    let bob = app.signed_up("bob").await;
+    let room = create_room(&app, &ann, "general").await;
+    let mut bobs = resumed(&app, &bob, &room, None).await;
+    send(&app, &ann, &room, "one").await;
+    let (seen, last_seen) = messages(&mut bobs, 1).await;
+    assert_eq!(seen, ["one"]);
+    bobs.close().await;
+
+    send(&app, &ann, &room, "two").await;
+    send(&app, &ann, &room, "three").await;
+    let mut bobs = resumed(&app, &bob, &room, Some(&last_seen)).await;
+    let (missed, _) = messages(&mut bobs, 2).await;
+    assert_eq!(missed, ["two", "three"], "what the closed socket missed, oldest first");
+    send(&app, &ann, &room, "four").await;
+    let (live, last) = messages(&mut bobs, 1).await;
+    assert_eq!(live, ["four"], "then live, nothing twice");
+    quiet(&mut bobs).await;
+
+    let history = app
+        .graphql_as(
+            &bob,
+            "query($r: ID!) { room(id: $r) { messages(last: 1) { edges { cursor } } } }",
+            json!({ "r": room }),
+        )
+        .await;
+    assert_eq!(history["data"]["room"]["messages"]["edges"][0]["cursor"], json!(last), "one cursor per message");
+    let mut caught_up = resumed(&app, &bob, &room, Some(&last)).await;
+    quiet(&mut caught_up).await;
+}
+
+#[tokio::test]
+async fn messages_sent_while_a_subscriber_resumes_arrive_exactly_once_in_order() {
+    let app = spawn_app_with(|settings| settings.rate_limits.enabled = false).await;
+    let ann = app.signed_up("ann").await;
+    let bob = app.signed_up("bob").await;
+    let room = create_room(&app, &ann, "general").await;
+    send(&app, &ann, &room, "m0").await;
+    let history = app
+        .graphql_as(
+            &bob,
+            "query($r: ID!) { room(id: $r) { messages(last: 1) { edges { cursor } } } }",
+            json!({ "r": room }),
+        )
+        .await;
+    let after = history["data"]["room"]["messages"]["edges"][0]["cursor"].as_str().expect("a cursor").to_string();
+
+    // Messages keep arriving while the subscription reads what it missed and goes live.
+    let sending = {
+        let (address, token, room) = (app.address.clone(), ann.token.clone(), room.clone());
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for n in 1..=40 {
+                let request = json!({
+                    "query": "mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { id } }",
+                    "variables": { "r": room, "b": format!("m{n}") },
+                });
+                let answer = client.post(format!("{address}/graphql")).bearer_auth(&token).json(&request).send().await;
+                assert!(answer.is_ok_and(|answer| answer.status().is_success()));
+                if n == 10 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let mut bobs = resumed(&app, &bob, &room, Some(&after)).await;
+    let (bodies, _) = messages(&mut bobs, 40).await;
+    sending.await.expect("the sender finished");
+    let expected: Vec<String> = (1..=40).map(|n| format!("m{n}")).collect();
+    assert_eq!(bodies, expected, "every message after the cursor, once, in order");
+    quiet(&mut bobs).await;
+}
+
+#[tokio::test]
+async fn a_resume_cursor_that_is_not_a_message_cursor_is_refused() {
+    let app = spawn_app().await;
+    let ann = app.signed_up("ann").await;
+    let room = create_room(&app, &ann, "general").await;
+    app.graphql_as(&ann, "mutation { createPost(body: \"a post\") { id } }", json!({})).await;
+    let post_cursor = app.graphql("{ posts(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+    let post_cursor =
+        post_cursor["data"]["posts"]["pageInfo"]["endCursor"].as_str().expect("a post's cursor").to_string();
+    let mut socket = app.ws_signed_in(&ann).await;
+    for (index, after) in ["not a cursor".to_string(), post_cursor].into_iter().enumerate() {
+        let id = format!("bad{index}");
+        socket.subscribe(&id, RESUME, json!({ "room": room, "after": after })).await;
+        let answer = socket.next_of(&id, WAIT).await.expect("an answer");
+        let errors =
+            if answer["type"] == "error" { answer["payload"].clone() } else { answer["payload"]["errors"].clone() };
+        assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT", "{after}: {answer}");
+    }
+}

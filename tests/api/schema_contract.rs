@@ -10,10 +10,7 @@ use async_graphql::parser::{
 
 /// Contract names not served yet, each removed by the issue that adds it. A type listed here
 /// covers all its members.
-const PENDING: &[&str] = &[
-    // Resuming a room's events after a cursor: issue 11 (many instances behave as one).
-    "Subscription.roomEvents(after)",
-];
+const PENDING: &[&str] = &[];
 
 /// Every name a schema defines, mapped to its signature: `Type` → kind, `Type.field` → its
 /// type, `Type.field(arg)` → the argument's type, `Enum.VALUE`, `Union|Member`.

@@ -7,7 +7,6 @@ use crate::{
     db::{
         self,
         chat::{MessageWithAuthor, room_not_found},
-        entities::chat_message,
     },
     domain::{MessageBody, RoomName},
     error::AppError,
@@ -25,17 +24,6 @@ use crate::{
 /// Mutations of the chat.
 #[derive(Default)]
 pub struct ChatMutation;
-
-/// The event that tells a room's subscribers about a stored message.
-fn posted(message: &chat_message::Model, author: &crate::db::users::UserRecord) -> PostedMessage {
-    PostedMessage {
-        id: message.id,
-        room_id: message.room_id,
-        author: author.clone(),
-        body: message.body.clone(),
-        created_at: message.created_at,
-    }
-}
 
 #[Object]
 impl ChatMutation {
@@ -82,7 +70,7 @@ impl ChatMutation {
         typing::message_sent(state, room_id, &author);
         // One statement, committed on return: subscribers may hear of it now, and whoever
         // then reads the history finds it there.
-        state.broker.publish(Topic::Room(room_id), Event::MessagePosted(posted(&message, &author)));
+        state.broker.publish(Topic::Room(room_id), Event::MessagePosted(PostedMessage::of(&message, &author)));
         Ok(ChatMessage(MessageWithAuthor { message, author }))
     }
 }

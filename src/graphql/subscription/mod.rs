@@ -2,6 +2,7 @@
 
 mod contacts;
 mod notifications;
+mod repeats;
 mod rooms;
 
 pub use contacts::ContactsSubscription;

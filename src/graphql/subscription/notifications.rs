@@ -3,12 +3,7 @@
 //! No notification is lost between the backlog and the live part, and none arrives twice:
 //! the stream listens on the viewer's topic *before* it reads the backlog, so anything
 //! committed after the read was published after the listen and is heard; anything heard
-//! that the backlog already held is skipped by id.
-
-use std::{
-    collections::HashSet,
-    time::{Duration, Instant},
-};
+//! that the backlog already held is skipped by id (see `repeats.rs`).
 
 use async_graphql::{Context, Subscription};
 use futures_util::{StreamExt as _, stream, stream::BoxStream};
@@ -26,17 +21,10 @@ use crate::{
     realtime::broker::{Event, Topic},
 };
 
+use super::repeats::Repeats;
+
 /// Unread notifications read per statement while collecting the backlog.
 const BACKLOG_PAGE: u64 = 500;
-
-/// How long after the backlog read a backlog notification may still be heard live.
-///
-/// A notification is published right after its transaction commits, with no await in
-/// between, so one committed before the backlog read is heard within moments of it, if at
-/// all. The ids kept to skip such repeats are dropped once this has passed (or once every
-/// one of them was heard), so a long-lived subscription does not hold them for ever. The
-/// window is generous because outliving it costs one duplicate, never a loss.
-const REPEAT_WINDOW: Duration = Duration::from_secs(30);
 
 /// The `notifications` subscription.
 #[derive(Default)]
@@ -91,32 +79,6 @@ async fn unread_oldest_first(
     Ok(rows)
 }
 
-/// Backlog ids that may still be heard live, to skip them when they are.
-struct Repeats {
-    /// `None` once nothing can repeat any more.
-    ids: Option<HashSet<Uuid>>,
-    /// When the ids stop being worth keeping (see [`REPEAT_WINDOW`]).
-    until: Instant,
-}
-
-impl Repeats {
-    /// Keeps `ids`, the backlog just read, for [`REPEAT_WINDOW`].
-    fn new(ids: HashSet<Uuid>) -> Self {
-        Self { ids: (!ids.is_empty()).then_some(ids), until: Instant::now() + REPEAT_WINDOW }
-    }
-
-    /// Whether `id` was sent in the backlog. Each id is heard at most once, so a match is
-    /// forgotten at once.
-    fn was_sent(&mut self, id: Uuid) -> bool {
-        let Some(ids) = &mut self.ids else { return false };
-        let sent = ids.remove(&id);
-        if ids.is_empty() || Instant::now() >= self.until {
-            self.ids = None;
-        }
-        sent
-    }
-}
-
 /// Picks the viewer's notifications that the backlog did not already send.
 struct Recipient {
     /// The viewer.
@@ -141,30 +103,5 @@ fn notification(event: &Event) -> Option<LiveItem> {
     match event {
         Event::Notification(row) => Some(LiveItem::Notification(Notification(row.clone()))),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_backlog_id_is_skipped_once_and_then_forgotten() {
-        let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
-        let mut repeats = Repeats::new(HashSet::from([first, second]));
-        assert!(repeats.was_sent(first));
-        assert!(!repeats.was_sent(first), "an id is heard at most once");
-        assert!(!repeats.was_sent(Uuid::now_v7()), "a new notification is not a repeat");
-        assert!(repeats.was_sent(second));
-        assert!(repeats.ids.is_none(), "nothing is kept once every id was heard");
-    }
-
-    #[test]
-    fn backlog_ids_are_dropped_after_the_window() {
-        let kept = Uuid::now_v7();
-        let mut repeats = Repeats::new(HashSet::from([kept, Uuid::now_v7()]));
-        repeats.until = Instant::now();
-        assert!(!repeats.was_sent(Uuid::now_v7()));
-        assert!(repeats.ids.is_none(), "a live event after the window drops the ids");
     }
 }

@@ -3,9 +3,9 @@
 
 use async_graphql::{Object, Union};
 
-use super::{ChatMessage, User};
+use super::{ChatMessage, User, chat::MESSAGE_CURSOR, page::encode_cursor};
 use crate::{
-    db::{chat::MessageWithAuthor, entities::chat_message, users::UserRecord},
+    db::{chat::MessageWithAuthor, entities::chat_message, feed::FeedPosition, users::UserRecord},
     realtime::broker::PostedMessage,
 };
 
@@ -50,6 +50,11 @@ pub struct MessagePosted(pub PostedMessage);
 
 #[Object]
 impl MessagePosted {
+    /// The message's cursor: pass it as `roomEvents(after:)` to resume after this message.
+    async fn cursor(&self) -> String {
+        encode_cursor(MESSAGE_CURSOR, FeedPosition { created_at: self.0.created_at, id: self.0.id })
+    }
+
     async fn message(&self) -> ChatMessage {
         let message = chat_message::Model {
             id: self.0.id,
