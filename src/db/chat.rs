@@ -125,57 +125,38 @@ fn message_with_author(row: &QueryResult) -> Result<MessageWithAuthor, DbErr> {
     })
 }
 
-/// Up to `limit` messages of `room_id`, newest first, strictly older than `before`.
-///
-/// Keyset paging on (created_at, id): a cursor stays valid however many messages arrive
-/// after it, and the page never shifts under a reader the way an offset would.
-pub async fn messages_before(
-    conn: &impl ConnectionTrait,
-    room_id: Uuid,
-    before: FeedPosition,
-    limit: u64,
-) -> Result<Vec<MessageWithAuthor>, DbErr> {
-    let backend = conn.get_database_backend();
-    let p = placeholders(backend, 1, 5);
-    let p: Vec<&str> = p.split(", ").collect();
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS}, {users} FROM chat_message m JOIN \"user\" u ON u.id = m.author_id \
-         WHERE m.room_id = {} AND (m.created_at < {} OR (m.created_at = {} AND m.id < {})) \
-         ORDER BY m.created_at DESC, m.id DESC LIMIT {}",
-        p[0],
-        p[1],
-        p[2],
-        p[3],
-        p[4],
-        users = record_columns("u", "u_"),
-    );
-    let values: Vec<Value> = vec![
-        room_id.into(),
-        before.created_at.into(),
-        before.created_at.into(),
-        before.id.into(),
-        (limit as i64).into(),
-    ];
-    let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-    rows.iter().map(message_with_author).collect()
+/// Which way to read a room's history from a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Strictly older messages, newest first: a page of history before a cursor.
+    Older,
+    /// Strictly newer messages, oldest first: what a subscriber resuming after a cursor missed.
+    Newer,
 }
 
-/// Up to `limit` messages of `room_id`, oldest first, strictly newer than `after`: what a
-/// subscriber resuming from `after` missed. Keyset paging on (created_at, id), as
-/// [`messages_before`] in the other direction.
-pub async fn messages_after(
+/// Up to `limit` messages of `room_id` on the `direction` side of `from`, nearest first.
+///
+/// Keyset paging on (created_at, id), served by the (room_id, created_at, id) index: a cursor
+/// stays valid however many messages arrive after it, and a page never shifts under a reader
+/// the way an offset would.
+pub async fn messages_from(
     conn: &impl ConnectionTrait,
     room_id: Uuid,
-    after: FeedPosition,
+    from: FeedPosition,
+    direction: Direction,
     limit: u64,
 ) -> Result<Vec<MessageWithAuthor>, DbErr> {
     let backend = conn.get_database_backend();
     let p = placeholders(backend, 1, 5);
     let p: Vec<&str> = p.split(", ").collect();
+    let (beyond, order) = match direction {
+        Direction::Older => ("<", "DESC"),
+        Direction::Newer => (">", "ASC"),
+    };
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS}, {users} FROM chat_message m JOIN \"user\" u ON u.id = m.author_id \
-         WHERE m.room_id = {} AND (m.created_at > {} OR (m.created_at = {} AND m.id > {})) \
-         ORDER BY m.created_at ASC, m.id ASC LIMIT {}",
+         WHERE m.room_id = {} AND (m.created_at {beyond} {} OR (m.created_at = {} AND m.id {beyond} {})) \
+         ORDER BY m.created_at {order}, m.id {order} LIMIT {}",
         p[0],
         p[1],
         p[2],
@@ -184,7 +165,7 @@ pub async fn messages_after(
         users = record_columns("u", "u_"),
     );
     let values: Vec<Value> =
-        vec![room_id.into(), after.created_at.into(), after.created_at.into(), after.id.into(), (limit as i64).into()];
+        vec![room_id.into(), from.created_at.into(), from.created_at.into(), from.id.into(), (limit as i64).into()];
     let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     rows.iter().map(message_with_author).collect()
 }

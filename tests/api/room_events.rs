@@ -338,6 +338,13 @@ async fn resumed(app: &TestApp, user: &TestUser, room: &str, after: Option<&str>
     socket
 }
 
+/// The cursor of the newest message of `room`, from its history.
+async fn latest_cursor(app: &TestApp, user: &TestUser, room: &str) -> String {
+    let query = "query($r: ID!) { room(id: $r) { messages(last: 1) { edges { cursor } } } }";
+    let history = app.graphql_as(user, query, json!({ "r": room })).await;
+    history["data"]["room"]["messages"]["edges"][0]["cursor"].as_str().expect("a cursor").to_string()
+}
+
 /// The bodies of the next `count` events, which must all be messages, and the last cursor.
 async fn messages(socket: &mut WsClient, count: usize) -> (Vec<String>, String) {
     let mut bodies = Vec::new();
@@ -373,14 +380,7 @@ async fn resuming_after_a_message_sends_the_missed_ones_oldest_first_then_live_o
     assert_eq!(live, ["four"], "then live, nothing twice");
     quiet(&mut bobs).await;
 
-    let history = app
-        .graphql_as(
-            &bob,
-            "query($r: ID!) { room(id: $r) { messages(last: 1) { edges { cursor } } } }",
-            json!({ "r": room }),
-        )
-        .await;
-    assert_eq!(history["data"]["room"]["messages"]["edges"][0]["cursor"], json!(last), "one cursor per message");
+    assert_eq!(latest_cursor(&app, &bob, &room).await, last, "the history gives the message the same cursor");
     let mut caught_up = resumed(&app, &bob, &room, Some(&last)).await;
     quiet(&mut caught_up).await;
 }
@@ -392,14 +392,7 @@ async fn messages_sent_while_a_subscriber_resumes_arrive_exactly_once_in_order()
     let bob = app.signed_up("bob").await;
     let room = create_room(&app, &ann, "general").await;
     send(&app, &ann, &room, "m0").await;
-    let history = app
-        .graphql_as(
-            &bob,
-            "query($r: ID!) { room(id: $r) { messages(last: 1) { edges { cursor } } } }",
-            json!({ "r": room }),
-        )
-        .await;
-    let after = history["data"]["room"]["messages"]["edges"][0]["cursor"].as_str().expect("a cursor").to_string();
+    let after = latest_cursor(&app, &bob, &room).await;
 
     // Messages keep arriving while the subscription reads what it missed and goes live.
     let sending = {

@@ -11,7 +11,11 @@ use uuid::Uuid;
 
 use super::repeats::Repeats;
 use crate::{
-    db::{self, chat::MessageWithAuthor, feed::FeedPosition},
+    db::{
+        self,
+        chat::{Direction, MessageWithAuthor},
+        feed::FeedPosition,
+    },
     error::AppError,
     graphql::{
         context,
@@ -92,7 +96,7 @@ async fn messages_after(
 ) -> Result<Vec<MessageWithAuthor>, sea_orm::DbErr> {
     let mut rows = Vec::new();
     loop {
-        let page = db::chat::messages_after(conn, room_id, after, MISSED_PAGE).await?;
+        let page = db::chat::messages_from(conn, room_id, after, Direction::Newer, MISSED_PAGE).await?;
         let more = page.len() as u64 == MISSED_PAGE;
         if let Some(last) = page.last() {
             after = FeedPosition { created_at: last.message.created_at, id: last.message.id };

@@ -10,7 +10,7 @@ use super::{
 use crate::{
     db::{
         self,
-        chat::MessageWithAuthor,
+        chat::{Direction, MessageWithAuthor},
         entities::{chat_message, chat_room},
         feed::FeedPosition,
     },
@@ -84,7 +84,9 @@ impl ChatRoom {
             // An older page is asked for one room at a time (a client scrolling back).
             Some(position) => {
                 let state = context::state(ctx)?;
-                db::chat::messages_before(&state.db, self.0.id, position, last + 1).await.map_err(AppError::from)?
+                db::chat::messages_from(&state.db, self.0.id, position, Direction::Older, last + 1)
+                    .await
+                    .map_err(AppError::from)?
             }
         };
         let has_previous_page = rows.len() as u64 > last;
