@@ -149,6 +149,9 @@ pub struct Settings {
     pub pool: PoolSettings,
     /// `REDIS_URL`: unset for one instance with events in memory.
     pub redis_url: Option<Url>,
+    /// `REDIS_KEY_PREFIX`: the start of every Redis key and channel, so deployments and test
+    /// runs can share one Redis.
+    pub redis_key_prefix: String,
     /// `SMTP_URL`: unset to write mail to the log. Holds credentials: never log it whole.
     pub smtp_url: Option<Url>,
     /// `MAIL_FROM`: the sender of every mail.
@@ -231,6 +234,17 @@ impl Settings {
         }
 
         let redis_url = env.url("REDIS_URL", &["redis", "rediss"], "a `redis://…` or `rediss://…` URL")?;
+        let redis_key_prefix = env.get("REDIS_KEY_PREFIX").unwrap_or_else(|| "townsquare".into());
+        if redis_key_prefix.is_empty()
+            || redis_key_prefix.len() > 64
+            || !redis_key_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(invalid(
+                "REDIS_KEY_PREFIX",
+                &redis_key_prefix,
+                "1 to 64 letters, digits, `_`, `-` or `.` (keys are `<prefix>:…`)",
+            ));
+        }
         let smtp_url =
             env.url("SMTP_URL", &["smtp", "smtps"], "a `smtp://host:port` or `smtps://user:pass@host:465` URL")?;
         if let Some(url) = &smtp_url {
@@ -290,6 +304,7 @@ impl Settings {
                 idle: env.positive_duration("DB_POOL_IDLE_SECONDS", 300.0, 1.0)?,
             },
             redis_url,
+            redis_key_prefix,
             smtp_url,
             mail_from,
             jwt_secret,

@@ -19,6 +19,7 @@
 //! - [`telemetry`]: logging and metrics set-up.
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -11,6 +11,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
+    cluster::{Cluster, Parts},
     config::Settings,
     db,
     graphql::admission::Admission,
@@ -41,25 +42,45 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             "empty development database: demo users alice, bob, carol, dave and erin created"
         );
     }
-    if settings.redis_url.is_some() {
-        tracing::warn!(
-            "REDIS_URL is set, but this version keeps events, presence and revocations in memory: \
-             run one instance until the Redis broker lands"
-        );
-    }
     if settings.jwt_secret.is_none() {
         tracing::warn!(
             "JWT_SECRET is unset: tokens are signed with a random secret and stop working when this process ends"
         );
     }
     let broker = Broker::in_memory(settings.event_buffer);
+    let rate_limits = Arc::new(RateLimits::new(&settings.rate_limits));
+    let session_cache = SessionCache::new(settings.session_touch_interval);
+    let registry = Registry::with_presence(settings.max_connections_per_user, broker.clone());
+    let room_presence = RoomPresence::new(broker.clone());
+    let session_events = SessionEvents::default();
+    let cluster = match &settings.redis_url {
+        Some(url) => Some(
+            Cluster::attach(
+                url.as_str(),
+                &settings.redis_key_prefix,
+                Parts {
+                    db: &db,
+                    broker: &broker,
+                    session_events: &session_events,
+                    session_cache: &session_cache,
+                    registry: &registry,
+                    room_presence: &room_presence,
+                    rate_limits: &rate_limits,
+                    typing_timeout: settings.typing_timeout,
+                },
+            )
+            .context("REDIS_URL cannot be used")?,
+        ),
+        None => None,
+    };
     Ok(AppState {
         hasher: PasswordHasher::new(settings.auth.hash_concurrency),
         tokens: Arc::new(TokenKeys::new(settings.jwt_secret.as_deref())),
-        rate_limits: Arc::new(RateLimits::new(&settings.rate_limits)),
-        session_cache: SessionCache::new(settings.session_touch_interval),
-        registry: Registry::with_presence(settings.max_connections_per_user, broker.clone()),
-        room_presence: RoomPresence::new(broker.clone()),
+        rate_limits,
+        session_cache,
+        registry,
+        room_presence,
+        cluster,
         live_operations: Default::default(),
         admission: Arc::new(Admission::new(&settings)),
         keepalive: Default::default(),
@@ -71,7 +92,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         metrics: telemetry::metrics_handle(),
         shutdown: CancellationToken::new(),
         tasks: TaskTracker::new(),
-        session_events: SessionEvents::default(),
+        session_events,
         mail_wakeup: Arc::new(Notify::new()),
     })
 }
@@ -81,6 +102,9 @@ pub fn spawn_background_tasks(state: &AppState) {
     sessions::cleanup::spawn(state);
     crate::mail::worker::spawn(state);
     crate::realtime::expiry::spawn(state);
+    if let Some(cluster) = &state.cluster {
+        cluster.spawn(&state.tasks, &state.shutdown);
+    }
 }
 
 impl Application {
@@ -110,9 +134,14 @@ impl Application {
         let Self { listener, router, state } = self;
         tracing::info!(address = %listener.local_addr()?, "listening");
         let token = state.shutdown.clone();
+        let cluster = state.cluster.clone();
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown.await;
+                // The others hear this instance's users leave before its sockets close.
+                if let Some(cluster) = cluster {
+                    cluster.leave().await;
+                }
                 token.cancel();
             })
             .await

@@ -9,6 +9,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
+    cluster::Cluster,
     config::Settings,
     db::StatementCounter,
     graphql::{admission::Admission, live::LiveOperations},
@@ -55,6 +56,8 @@ pub struct AppState {
     pub live_operations: Arc<LiveOperations>,
     /// The checks every GraphQL request passes before it runs, with the persisted queries.
     pub admission: Arc<Admission>,
+    /// With `REDIS_URL`: this instance's link to the others.
+    pub cluster: Option<Arc<Cluster>>,
     /// Woken after mail is queued, so the worker delivers it without waiting for its poll.
     pub mail_wakeup: Arc<Notify>,
 }

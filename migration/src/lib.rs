@@ -14,6 +14,7 @@ mod m20261123_000008_create_notification;
 mod m20261123_000009_create_chat_room;
 mod m20261123_000010_create_chat_message;
 mod m20261123_000011_create_contact;
+mod m20261203_000012_add_message_seq;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_create_chat_room::Migration),
             Box::new(m20261123_000010_create_chat_message::Migration),
             Box::new(m20261123_000011_create_contact::Migration),
+            Box::new(m20261203_000012_add_message_seq::Migration),
         ]
     }
 }

@@ -1,16 +1,17 @@
 //! Chat storage: rooms, the messages sent to them, and each room's history, paged
 //! backwards from the newest message on (created_at, id).
 //!
-//! Sending is one `INSERT`: the room's foreign key is what says a room does not exist, so
-//! there is no check-then-insert window in which a room could vanish. Reading the latest
+//! Sending numbers the message in its room and stores it in one transaction (see
+//! [`send_message`]), so every instance can tell from the numbers whether it missed one.
+//! Reading the latest
 //! messages of many rooms is one statement (a `ROW_NUMBER` per room), so a list of rooms
 //! with their recent messages costs the same whatever its length.
 
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel as _, QueryFilter,
-    QueryOrder, QueryResult, SqlErr, Statement, Value,
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, IntoActiveModel as _,
+    QueryFilter, QueryOrder, QueryResult, Statement, TransactionTrait as _, Value,
 };
 use uuid::Uuid;
 
@@ -67,6 +68,7 @@ pub async fn create_room(conn: &impl ConnectionTrait, name: &RoomName) -> Result
         name: name.as_str().to_string(),
         name_key: name.key(),
         created_at: super::now(),
+        last_seq: 0,
     };
     chat_room::Entity::insert(model.clone().into_active_model()).exec_without_returning(conn).await?;
     Ok(model)
@@ -90,13 +92,33 @@ pub async fn find_room(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<c
     chat_room::Entity::find_by_id(id).one(conn).await
 }
 
-/// Stores `body` as a message of `author_id` in `room_id` and returns it.
+/// Stores `body` as a message of `author_id` in `room_id` and returns it, numbered with the
+/// room's next `seq`.
+///
+/// One transaction: the room's row is updated first, so its lock orders concurrent senders,
+/// the numbers follow commit order, and a message numbered n is only visible once every
+/// message before it is. Its time is read under that lock too, so history order (created_at,
+/// id) agrees with `seq` on one clock. An unknown room updates no row.
 pub async fn send_message(
-    conn: &impl ConnectionTrait,
+    conn: &DatabaseConnection,
     room_id: Uuid,
     author_id: Uuid,
     body: &MessageBody,
 ) -> Result<chat_message::Model, SendError> {
+    let transaction = conn.begin().await?;
+    let backend = transaction.get_database_backend();
+    let bumped = transaction
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE chat_room SET last_seq = last_seq + 1 WHERE id = {} RETURNING last_seq",
+                placeholders(backend, 1, 1)
+            ),
+            [room_id.into()],
+        ))
+        .await?;
+    let Some(row) = bumped else { return Err(SendError::RoomNotFound) };
+    let seq: i64 = row.try_get_by_index(0)?;
     let model = chat_message::Model {
         // UUIDv7 follows creation order, the tie-break between equal timestamps.
         id: Uuid::now_v7(),
@@ -104,19 +126,15 @@ pub async fn send_message(
         author_id,
         body: body.as_str().to_string(),
         created_at: super::now(),
+        seq,
     };
-    chat_message::Entity::insert(model.clone().into_active_model()).exec_without_returning(conn).await.map_err(
-        // The other key, the author, is the signed-in viewer, who exists.
-        |error| match error.sql_err() {
-            Some(SqlErr::ForeignKeyConstraintViolation(_)) => SendError::RoomNotFound,
-            _ => SendError::Db(error),
-        },
-    )?;
+    chat_message::Entity::insert(model.clone().into_active_model()).exec_without_returning(&transaction).await?;
+    transaction.commit().await?;
     Ok(model)
 }
 
 const MESSAGE_COLUMNS: &str = "m.id AS m_id, m.room_id AS m_room_id, m.author_id AS m_author_id, \
-    m.body AS m_body, m.created_at AS m_created_at";
+    m.body AS m_body, m.created_at AS m_created_at, m.seq AS m_seq";
 
 fn message_with_author(row: &QueryResult) -> Result<MessageWithAuthor, DbErr> {
     Ok(MessageWithAuthor {
@@ -170,6 +188,44 @@ pub async fn messages_from(
     rows.iter().map(message_with_author).collect()
 }
 
+/// Up to `limit` messages of `room_id` numbered after `after_seq`, oldest first: what a
+/// subscriber that saw a jump in the numbers, or a client resuming, missed.
+pub async fn messages_after_seq(
+    conn: &impl ConnectionTrait,
+    room_id: Uuid,
+    after_seq: i64,
+    limit: u64,
+) -> Result<Vec<MessageWithAuthor>, DbErr> {
+    let backend = conn.get_database_backend();
+    let p = placeholders(backend, 1, 3);
+    let p: Vec<&str> = p.split(", ").collect();
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, {users} FROM chat_message m JOIN \"user\" u ON u.id = m.author_id \
+         WHERE m.room_id = {} AND m.seq > {} ORDER BY m.seq ASC LIMIT {}",
+        p[0],
+        p[1],
+        p[2],
+        users = record_columns("u", "u_"),
+    );
+    let values: Vec<Value> = vec![room_id.into(), after_seq.into(), (limit as i64).into()];
+    let rows = conn.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    rows.iter().map(message_with_author).collect()
+}
+
+/// The `seq` of message `message_id` in `room_id`, if it is there.
+pub async fn seq_of(conn: &impl ConnectionTrait, room_id: Uuid, message_id: Uuid) -> Result<Option<i64>, DbErr> {
+    Ok(chat_message::Entity::find_by_id(message_id)
+        .filter(chat_message::Column::RoomId.eq(room_id))
+        .one(conn)
+        .await?
+        .map(|message| message.seq))
+}
+
+/// The `seq` of the newest message of `room_id` (0 before the first), `None` for no room.
+pub async fn last_seq(conn: &impl ConnectionTrait, room_id: Uuid) -> Result<Option<i64>, DbErr> {
+    Ok(find_room(conn, room_id).await?.map(|room| room.last_seq))
+}
+
 /// The `per_room` newest messages of each room, newest first, with their authors.
 pub async fn latest_messages(
     conn: &impl ConnectionTrait,
@@ -184,8 +240,8 @@ pub async fn latest_messages(
     // rows of each room, however long its history.
     let sql = format!(
         "SELECT ranked.id AS m_id, ranked.room_id AS m_room_id, ranked.author_id AS m_author_id, \
-         ranked.body AS m_body, ranked.created_at AS m_created_at, {users} FROM ( \
-            SELECT m.id, m.room_id, m.author_id, m.body, m.created_at, ROW_NUMBER() OVER ( \
+         ranked.body AS m_body, ranked.created_at AS m_created_at, ranked.seq AS m_seq, {users} FROM ( \
+            SELECT m.id, m.room_id, m.author_id, m.body, m.created_at, m.seq, ROW_NUMBER() OVER ( \
                 PARTITION BY m.room_id ORDER BY m.created_at DESC, m.id DESC) AS rn \
             FROM chat_message m WHERE m.room_id IN ({ids}) \
          ) ranked JOIN \"user\" u ON u.id = ranked.author_id \

@@ -107,6 +107,21 @@ pub async fn revoke(
     Ok(ids)
 }
 
+/// Sessions revoked after `since`, oldest revocation first, at most `limit`: the
+/// revocation poll every instance runs when Redis may have missed an announcement.
+pub async fn revoked_since(
+    conn: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<session::Model>, DbErr> {
+    session::Entity::find()
+        .filter(session::Column::RevokedAt.gt(since))
+        .order_by_asc(session::Column::RevokedAt)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
 /// Moves `last_seen_at` to `now` unless it was written after `stale_before`: at most one
 /// write per touch interval, and no write at all when another request just did it.
 pub async fn touch(

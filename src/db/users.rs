@@ -7,7 +7,7 @@ use super::entities::user;
 
 /// The public columns of a user: everything but the password hash, which never needs to
 /// leave the auth code.
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult, serde::Serialize, serde::Deserialize)]
 pub struct UserRecord {
     /// Primary key.
     pub id: Uuid,

@@ -64,6 +64,10 @@ pub enum Pick {
     Shared(fn(&Event) -> Option<LiveItem>),
     /// An item of this subscriber's own.
     Own(LiveItem),
+    /// Items this subscriber missed, read (from the database) before it goes on: after a
+    /// jump in a room's message numbers, or a `Resync`. Each is rendered for this subscriber
+    /// alone and sent in order; no other event is picked until they are.
+    Fill(BoxFuture<'static, Vec<LiveItem>>),
 }
 
 /// Chooses, per subscriber, which events of its topic it receives.
@@ -269,6 +273,8 @@ enum State {
     Waiting(Box<Opened>),
     /// Rendering an item; then back to waiting.
     Rendering(Box<Opened>, BoxFuture<'static, Option<Arc<str>>>),
+    /// Reading and rendering missed items; they are queued to send, then back to waiting.
+    Filling(Box<Opened>, BoxFuture<'static, VecDeque<Arc<str>>>),
     /// The field refused to open: its responses, then the end.
     Refused(BoxStream<'static, Outgoing>),
     /// Nothing more to send.
@@ -338,6 +344,17 @@ impl Stream for LiveStream {
                         }
                     }
                 },
+                State::Filling(mut opened, mut filling) => match filling.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        this.state = State::Filling(opened, filling);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(payloads) => {
+                        opened.first.extend(payloads);
+                        this.state = State::Waiting(opened);
+                        continue;
+                    }
+                },
                 State::Waiting(mut opened) => {
                     if let Some(payload) = opened.first.pop_front() {
                         if opened.first.is_empty() {
@@ -374,6 +391,17 @@ impl Stream for LiveStream {
                             async move { render_shared(&context, &operation, &delivery, make).await }.boxed()
                         }
                         Pick::Own(item) => async move { Some(execute(&context, &operation, item).await.0) }.boxed(),
+                        Pick::Fill(items) => {
+                            let filling = async move {
+                                let mut payloads = VecDeque::new();
+                                for item in items.await {
+                                    payloads.push_back(execute(&context, &operation, item).await.0);
+                                }
+                                payloads
+                            };
+                            this.state = State::Filling(opened, filling.boxed());
+                            continue;
+                        }
                     };
                     this.state = State::Rendering(opened, rendering);
                 }

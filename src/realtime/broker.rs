@@ -6,7 +6,13 @@
 //! never copied per subscriber, together with a cache of what was rendered of it
 //! ([`Delivery::rendering`]), so a payload thousands of subscribers share is built once. A listener that falls more than `capacity` events behind gets
 //! [`Lagged`] and decides what that means (a notification stream closes its socket as a slow
-//! consumer). A Redis-backed broker for many instances slots in behind the same methods.
+//! consumer).
+//!
+//! With many instances a [`Relay`] (Redis, see `cluster`) is attached: every publish is also
+//! handed to it, it listens on a topic only while this instance has listeners there, and
+//! what it hears from other instances is delivered here through [`Broker::deliver_local`].
+//! Local delivery never waits for the relay, so an instance keeps serving its own users
+//! while Redis is away.
 
 use std::{
     collections::HashMap,
@@ -16,6 +22,7 @@ use std::{
 };
 
 use futures_util::{Stream, StreamExt as _};
+use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, broadcast};
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use uuid::Uuid;
@@ -26,7 +33,7 @@ use crate::db::{
 };
 
 /// Where an event is published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Topic {
     /// Events for one user (notifications).
     User(Uuid),
@@ -39,7 +46,7 @@ pub enum Topic {
 }
 
 /// A chat message as it was stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostedMessage {
     /// The message id.
     pub id: Uuid,
@@ -51,6 +58,9 @@ pub struct PostedMessage {
     pub body: String,
     /// When it was stored.
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Its number in the room (see `db::chat::send_message`): subscribers detect a missed
+    /// message by a jump, and a repeat by a number they already passed.
+    pub seq: i64,
 }
 
 impl PostedMessage {
@@ -62,13 +72,14 @@ impl PostedMessage {
             author: author.clone(),
             body: message.body.clone(),
             created_at: message.created_at,
+            seq: message.seq,
         }
     }
 }
 
 /// Something that happened. Events carry the records their subscribers show (authors,
 /// members), so delivering one to thousands of subscribers reads nothing from the database.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     /// A notification was stored for its recipient (topic `User(recipient)`).
     Notification(notification::Model),
@@ -102,6 +113,10 @@ pub enum Event {
         /// Online now.
         online: bool,
     },
+    /// Events of this topic may have been missed (the link to other instances was down, or
+    /// an instance could not pass an event on): listeners that can, re-read what they show
+    /// from the database. Only ever delivered locally.
+    Resync,
 }
 
 /// A payload rendered once for every listener that asks with the same key; `None` when the
@@ -180,6 +195,20 @@ impl Drop for Subscription {
     }
 }
 
+/// Carries events between instances (implemented over Redis in `cluster`). Every method
+/// returns at once: the relay queues what it must send.
+pub trait Relay: Send + Sync {
+    /// Passes an event published here on to the other instances.
+    fn publish(&self, topic: Topic, event: &Event);
+    /// `user_id` renewed their typing indicator in `room_id` (not an event locally: the
+    /// indicator shows already; other instances restart their lapse timer).
+    fn typing_renewed(&self, room_id: Uuid, user_id: Uuid);
+    /// This instance has its first listener on `topic`: hear other instances' events there.
+    fn listen(&self, topic: Topic);
+    /// This instance's last listener on `topic` left.
+    fn unlisten(&self, topic: Topic);
+}
+
 /// Publishes and subscribes by topic. Cheap to clone.
 #[derive(Clone)]
 pub struct Broker {
@@ -190,16 +219,50 @@ struct InMemory {
     /// A std mutex: held for a map lookup or insert, never across an await.
     topics: Mutex<HashMap<Topic, broadcast::Sender<Arc<Delivery>>>>,
     capacity: usize,
+    /// Set once at start-up when other instances exist.
+    relay: OnceLock<Arc<dyn Relay>>,
 }
 
 impl Broker {
     /// A broker for one instance; each topic holds at most `capacity` events per listener.
     pub fn in_memory(capacity: usize) -> Self {
-        Self { inner: Arc::new(InMemory { topics: Mutex::new(HashMap::new()), capacity: capacity.max(1) }) }
+        Self {
+            inner: Arc::new(InMemory {
+                topics: Mutex::new(HashMap::new()),
+                capacity: capacity.max(1),
+                relay: OnceLock::new(),
+            }),
+        }
     }
 
-    /// Publishes `event` to everyone listening on `topic` now; returns how many listeners.
+    /// Attaches the relay to other instances, and has it listen on the topics listened on
+    /// already. Later calls are ignored.
+    pub fn attach(&self, relay: Arc<dyn Relay>) {
+        let topics = self.inner.topics.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.inner.relay.set(relay.clone()).is_ok() {
+            topics.keys().for_each(|topic| relay.listen(*topic));
+        }
+    }
+
+    /// Publishes `event` to everyone listening on `topic` now, on this instance and (through
+    /// the relay) on every other; returns how many listeners here.
     pub fn publish(&self, topic: Topic, event: Event) -> usize {
+        if let Some(relay) = self.inner.relay.get() {
+            relay.publish(topic, &event);
+        }
+        self.deliver_local(topic, event)
+    }
+
+    /// Tells other instances that `user_id` is still typing in `room_id`.
+    pub fn typing_renewed(&self, room_id: Uuid, user_id: Uuid) {
+        if let Some(relay) = self.inner.relay.get() {
+            relay.typing_renewed(room_id, user_id);
+        }
+    }
+
+    /// Delivers `event` to this instance's listeners on `topic` only (an event another
+    /// instance published, or a local `Resync`); returns how many.
+    pub fn deliver_local(&self, topic: Topic, event: Event) -> usize {
         let sender = self.inner.topics.lock().unwrap_or_else(PoisonError::into_inner).get(&topic).cloned();
         let delivered = sender.map_or(0, |sender| sender.send(Arc::new(Delivery::new(event))).unwrap_or(0));
         metrics::counter!("events_published_total").increment(1);
@@ -211,7 +274,15 @@ impl Broker {
     pub fn subscribe(&self, topic: Topic) -> Subscription {
         let receiver = {
             let mut topics = self.inner.topics.lock().unwrap_or_else(PoisonError::into_inner);
-            topics.entry(topic).or_insert_with(|| broadcast::channel(self.inner.capacity).0).subscribe()
+            topics
+                .entry(topic)
+                .or_insert_with(|| {
+                    if let Some(relay) = self.inner.relay.get() {
+                        relay.listen(topic);
+                    }
+                    broadcast::channel(self.inner.capacity).0
+                })
+                .subscribe()
         };
         Subscription { receiver: BroadcastStream::new(receiver), broker: self.clone(), topic }
     }
@@ -226,6 +297,11 @@ impl Broker {
         self.inner.topics.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
+    /// Every topic with a listener here now.
+    pub fn listened_topics(&self) -> Vec<Topic> {
+        self.inner.topics.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect()
+    }
+
     /// Removes `topic`'s channel once its last listener is gone, so topics of users who left
     /// do not pile up.
     fn forget_if_unused(&self, topic: Topic) {
@@ -233,6 +309,9 @@ impl Broker {
         // The dropping receiver still counts itself here; 1 means it was the last one.
         if topics.get(&topic).is_some_and(|sender| sender.receiver_count() <= 1) {
             topics.remove(&topic);
+            if let Some(relay) = self.inner.relay.get() {
+                relay.unlisten(topic);
+            }
         }
     }
 }

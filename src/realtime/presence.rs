@@ -1,16 +1,24 @@
 //! Room presence: who holds a live `roomEvents` subscription to which room. A user joins a
 //! room with their first subscription to it and leaves with their last, so a second tab is
 //! not a second join; joins and leaves are published to the room's topic.
+//!
+//! With many instances this instance's first and last subscription of a user are recorded
+//! in shared presence instead, which publishes a join or leave only when it is the user's
+//! first or last across all instances.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
 };
 
+use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 use super::broker::{Broker, Event, Topic};
-use crate::db::users::UserRecord;
+use crate::{
+    cluster::presence::{Holding, SharedPresence},
+    db::{self, users::UserRecord},
+};
 
 /// A member of a room: their live subscriptions to it, and their record for snapshots.
 struct Member {
@@ -23,6 +31,8 @@ pub struct RoomPresence {
     /// room → user → member. A std mutex: held for a few map operations, never across an await.
     rooms: Mutex<HashMap<Uuid, HashMap<Uuid, Member>>>,
     broker: Broker,
+    /// With many instances: where joins and leaves are recorded instead.
+    shared: OnceLock<Arc<SharedPresence>>,
 }
 
 /// One live subscription's membership; dropping it (the stream ended for any reason) leaves.
@@ -41,7 +51,12 @@ impl Drop for RoomMembership {
 impl RoomPresence {
     /// Empty presence publishing through `broker`.
     pub fn new(broker: Broker) -> Arc<Self> {
-        Arc::new(Self { rooms: Mutex::new(HashMap::new()), broker })
+        Arc::new(Self { rooms: Mutex::new(HashMap::new()), broker, shared: OnceLock::new() })
+    }
+
+    /// Records joins and leaves in shared presence from now on (once).
+    pub fn share(&self, shared: Arc<SharedPresence>) {
+        let _ = self.shared.set(shared);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, HashMap<Uuid, Member>>> {
@@ -57,7 +72,16 @@ impl RoomPresence {
             let members = rooms.entry(room_id).or_default();
             let member = members.entry(user_id).or_insert_with(|| Member { subscriptions: 0, user: user.clone() });
             member.subscriptions += 1;
-            (member.subscriptions == 1).then_some(members.len())
+            let first = member.subscriptions == 1;
+            if let Some(shared) = self.shared.get() {
+                // Under the lock, so shared presence sees this instance's changes in order.
+                if first {
+                    shared.set(Holding::Room(room_id, user_id), true);
+                }
+                None
+            } else {
+                first.then_some(members.len())
+            }
         };
         if let Some(online_count) = joined {
             self.broker.publish(Topic::Room(room_id), Event::MemberJoined { user, online_count });
@@ -81,6 +105,12 @@ impl RoomPresence {
             if members.is_empty() {
                 rooms.remove(&room_id);
             }
+            if let Some(shared) = self.shared.get() {
+                if gone.is_some() {
+                    shared.set(Holding::Room(room_id, user_id), false);
+                }
+                return;
+            }
             gone.map(|member| (member.user, online_count))
         };
         if let Some((user, online_count)) = left {
@@ -88,8 +118,34 @@ impl RoomPresence {
         }
     }
 
-    /// Users with a live subscription to `room_id`, by username.
-    pub fn online_users(&self, room_id: Uuid) -> Vec<UserRecord> {
+    /// Users with a live subscription to `room_id` on any instance, by username. This
+    /// instance's own members count even when Redis does not answer.
+    pub async fn online_users(&self, conn: &impl ConnectionTrait, room_id: Uuid) -> Result<Vec<UserRecord>, DbErr> {
+        let Some(shared) = self.shared.get() else { return Ok(self.local_users(room_id)) };
+        let mut ids: Vec<Uuid> =
+            self.lock().get(&room_id).map(|members| members.keys().copied().collect()).unwrap_or_default();
+        match shared.room_members(room_id).await {
+            Ok(elsewhere) => ids.extend(elsewhere),
+            Err(error) => tracing::debug!(error = %error, "room members from this instance only"),
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let mut users = db::users::find_by_ids(conn, &ids).await?;
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
+    }
+
+    /// How many distinct users have a live subscription to `room_id` on any instance.
+    pub async fn online_count_anywhere(&self, room_id: Uuid) -> usize {
+        let here = self.online_count(room_id);
+        match self.shared.get() {
+            Some(shared) => shared.room_count(room_id).await.map_or(here, |everywhere| everywhere.max(here)),
+            None => here,
+        }
+    }
+
+    /// This instance's members of `room_id`, by username.
+    fn local_users(&self, room_id: Uuid) -> Vec<UserRecord> {
         let mut users: Vec<UserRecord> = self
             .lock()
             .get(&room_id)
@@ -136,7 +192,7 @@ mod tests {
         let second_tab = presence.join(room, ann.clone());
         let bobs = presence.join(room, bob.clone());
         assert_eq!(presence.online_count(room), 2);
-        assert_eq!(presence.online_users(room), vec![ann.clone(), bob.clone()]);
+        assert_eq!(presence.local_users(room), vec![ann.clone(), bob.clone()]);
         drop(first_tab);
         drop(bobs);
         drop(second_tab);

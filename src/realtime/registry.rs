@@ -8,7 +8,7 @@
 use std::{
     collections::{BTreeSet, HashMap, HashSet},
     sync::{
-        Arc, Mutex, PoisonError,
+        Arc, Mutex, OnceLock, PoisonError,
         atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::broker::{Broker, Event, Topic};
+use crate::cluster::presence::{Holding, SharedPresence};
 
 /// Identifies one socket within this instance.
 pub type ConnectionId = u64;
@@ -163,6 +164,9 @@ pub struct Registry {
     idle_expired: AtomicU64,
     /// Where a user's first socket (online) and last socket (offline) are announced.
     presence: Option<Broker>,
+    /// With many instances: where this instance's users and sessions are recorded, and
+    /// which announces online and offline across instances instead.
+    shared: OnceLock<Arc<SharedPresence>>,
 }
 
 /// A socket's place in the registry; dropping it removes the entry (exactly once).
@@ -214,7 +218,13 @@ impl Registry {
             max_per_user: max_per_user as usize,
             idle_expired: AtomicU64::new(0),
             presence,
+            shared: OnceLock::new(),
         })
+    }
+
+    /// Records this instance's users and sessions in shared presence from now on (once).
+    pub fn share(&self, shared: Arc<SharedPresence>) {
+        let _ = self.shared.set(shared);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
@@ -249,10 +259,20 @@ impl Registry {
             let activity = handle.last_activity_ms();
             handle.queued_activity_ms.store(activity, Ordering::Relaxed);
             index.idle_order.insert((activity, id));
-            index.by_session.entry(session_id).or_default().insert(id);
+            let session_sockets = index.by_session.entry(session_id).or_default();
+            session_sockets.insert(id);
+            let session_sockets = session_sockets.len();
             let sockets = index.by_user.entry(user_id).or_default();
             sockets.insert(id);
-            sockets.len() == 1
+            let first = sockets.len() == 1;
+            if let Some(shared) = self.shared.get() {
+                // Under the lock, so the shared books see this instance's changes in order.
+                shared.set_session(session_id, session_sockets);
+                if first {
+                    shared.set(Holding::Online(user_id), true);
+                }
+            }
+            first
         };
         if first {
             self.announce(user_id, true);
@@ -276,6 +296,12 @@ impl Registry {
                     }
                 }
             }
+            if let Some(shared) = self.shared.get() {
+                shared.set_session(handle.session_id, index.by_session.get(&handle.session_id).map_or(0, HashSet::len));
+                if last {
+                    shared.set(Holding::Online(handle.user_id), false);
+                }
+            }
             last
         };
         if last {
@@ -284,7 +310,12 @@ impl Registry {
     }
 
     /// Publishes a user's change between online and offline (outside the lock).
+    /// With shared presence the change was recorded under the lock, and is announced by
+    /// whichever instance sees it across all of them.
     fn announce(&self, user_id: Uuid, online: bool) {
+        if self.shared.get().is_some() {
+            return;
+        }
         if let Some(broker) = &self.presence {
             broker.publish(Topic::Presence, Event::PresenceChanged { user_id, online });
         }
@@ -362,6 +393,55 @@ impl Registry {
     /// Whether `user_id` holds at least one socket here.
     pub fn is_online(&self, user_id: Uuid) -> bool {
         self.lock().by_user.contains_key(&user_id)
+    }
+
+    /// Whether `user_id` holds a socket on any instance (this one when presence is not
+    /// shared, or Redis does not answer).
+    pub async fn online_anywhere(&self, user_id: Uuid) -> bool {
+        Self::online_among(self, &[user_id]).await.contains(&user_id)
+    }
+
+    /// Which of `users` hold a socket on any instance (see [`Registry::online_anywhere`]).
+    pub async fn online_among(&self, users: &[Uuid]) -> HashSet<Uuid> {
+        let mut online: HashSet<Uuid> = users.iter().copied().filter(|user| self.is_online(*user)).collect();
+        if let Some(shared) = self.shared.get() {
+            match shared.online_among(users).await {
+                Ok(elsewhere) => online.extend(elsewhere),
+                Err(error) => tracing::debug!(error = %error, "online state from this instance only"),
+            }
+        }
+        online
+    }
+
+    /// Open sockets of `session_id` on every instance.
+    pub async fn session_connections_anywhere(&self, session_id: Uuid) -> usize {
+        let here = self.session_connections(session_id);
+        match self.shared.get() {
+            Some(shared) => {
+                shared.session_connections(session_id).await.map_or(here, |everywhere| everywhere.max(here))
+            }
+            None => here,
+        }
+    }
+
+    /// Totals over every instance: sockets, operations, users, idle expiries.
+    pub async fn counts_anywhere(&self) -> (RegistryCounts, u64) {
+        let here = (self.counts(), self.idle_expired_total());
+        let Some(shared) = self.shared.get() else { return here };
+        match (shared.totals().await, shared.online_users().await) {
+            (Ok(totals), Ok(users)) => (
+                RegistryCounts {
+                    connections: totals.connections as usize,
+                    subscriptions: totals.subscriptions as usize,
+                    users,
+                },
+                totals.idle_expired,
+            ),
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::debug!(error = %error, "session stats from this instance only");
+                here
+            }
+        }
     }
 
     /// Counts one socket closed by idle expiry.

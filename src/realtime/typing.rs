@@ -44,7 +44,10 @@ pub fn set_typing(state: &AppState, room_id: Uuid, user: UserRecord, typing: boo
     let generation = state.typing.generations.fetch_add(1, Ordering::Relaxed) + 1;
     let already_typing = state.typing.lock().insert((room_id, user_id), generation).is_some();
     // A renewal only moves the lapse; the others already see this member typing.
-    if !already_typing {
+    if already_typing {
+        // Other instances lapse the indicator themselves, so they hear of the renewal.
+        state.broker.typing_renewed(room_id, user_id);
+    } else {
         state.broker.publish(Topic::Room(room_id), Event::TypingChanged { user: user.clone(), typing: true });
     }
     let state = state.clone();

@@ -8,6 +8,8 @@ pub mod cleanup;
 
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
+use std::sync::{Arc, OnceLock};
+
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -18,7 +20,7 @@ use crate::{
 };
 
 /// Why a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EndReason {
     /// The user logged out of it.
     Logout,
@@ -43,10 +45,21 @@ impl EndReason {
             EndReason::Expired => "expired",
         }
     }
+
+    /// The reason stored as `value` (an unknown value reads as a revocation).
+    pub fn from_stored(value: &str) -> Self {
+        match value {
+            "logout" => EndReason::Logout,
+            "logout_others" => EndReason::LogoutOthers,
+            "password_reset" => EndReason::PasswordReset,
+            "expired" => EndReason::Expired,
+            _ => EndReason::Revoked,
+        }
+    }
 }
 
 /// One ended session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionEnded {
     /// The session.
     pub session_id: Uuid,
@@ -58,24 +71,46 @@ pub struct SessionEnded {
 
 /// The stream of ended sessions.
 ///
-/// A broadcast channel: every listener (the socket registry, later a Redis relay) sees every
-/// end. Its bound keeps memory fixed; a listener that falls more than that far behind gets
-/// `Lagged` and must then re-check its sessions against the database.
+/// A broadcast channel: every local listener (the socket registry) sees every end. Its bound
+/// keeps memory fixed; a listener that falls more than that far behind gets `Lagged` and
+/// must then re-check its sessions against the database. With many instances an
+/// [`EndRelay`] also passes each end on to the others.
 #[derive(Clone)]
 pub struct SessionEvents {
     sender: broadcast::Sender<SessionEnded>,
+    relay: Arc<OnceLock<Arc<dyn EndRelay>>>,
+}
+
+/// Passes session ends on to other instances (Redis, see `cluster`); returns at once.
+pub trait EndRelay: Send + Sync {
+    /// A session ended here.
+    fn ended(&self, ended: &SessionEnded);
 }
 
 impl Default for SessionEvents {
     fn default() -> Self {
-        Self { sender: broadcast::channel(4096).0 }
+        Self { sender: broadcast::channel(4096).0, relay: Arc::default() }
     }
 }
 
 impl SessionEvents {
-    /// Announces an ended session. Having no listener is fine.
+    /// Attaches the relay to other instances (once).
+    pub fn attach(&self, relay: Arc<dyn EndRelay>) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// Announces an ended session here and on every other instance. Having no listener is
+    /// fine.
     pub fn publish(&self, ended: SessionEnded) {
         metrics::counter!("sessions_ended_total", "reason" => ended.reason.as_str()).increment(1);
+        if let Some(relay) = self.relay.get() {
+            relay.ended(&ended);
+        }
+        let _ = self.sender.send(ended);
+    }
+
+    /// Announces an end heard from another instance (or read from the database) here only.
+    pub fn publish_local(&self, ended: SessionEnded) {
         let _ = self.sender.send(ended);
     }
 

@@ -17,6 +17,8 @@ pub struct Model {
     pub body: String,
     /// When it was sent; the history's order with `id` as tie-break.
     pub created_at: DateTimeUtc,
+    /// Its place in the room: 1, 2, 3… in commit order, with no gap.
+    pub seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

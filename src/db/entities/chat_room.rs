@@ -15,6 +15,8 @@ pub struct Model {
     pub name_key: String,
     /// When it was created.
     pub created_at: DateTimeUtc,
+    /// The `seq` of its newest message (0 before the first).
+    pub last_seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

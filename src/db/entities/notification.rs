@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One notification.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "notification")]
 pub struct Model {
     /// UUIDv7 primary key.

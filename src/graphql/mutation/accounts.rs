@@ -44,7 +44,7 @@ impl AccountsMutation {
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> async_graphql::Result<AuthPayload> {
         let state = context::state(ctx)?;
         let client = context::client(ctx);
-        state.rate_limits.register(client.ip)?;
+        state.rate_limits.register(client.ip).await?;
         let email = Email::parse(&input.email).map_err(AppError::from)?;
         let username = Username::parse(&input.username).map_err(AppError::from)?;
         let display_name = DisplayName::parse(input.display_name.as_deref(), &username).map_err(AppError::from)?;
@@ -95,7 +95,7 @@ impl AccountsMutation {
         let state = context::state(ctx)?;
         let client = context::client(ctx);
         let email = email.trim().to_lowercase();
-        state.rate_limits.login(&email, client.ip)?;
+        state.rate_limits.login(&email, client.ip).await?;
         let account = db::users::find_by_email(&state.db, &email).await.map_err(AppError::from)?;
         let verified = match &account {
             Some(account) => state.hasher.verify(password, account.password_hash.clone()).await,
@@ -123,7 +123,7 @@ impl AccountsMutation {
         claim_secret_check(ctx)?;
         let state = context::state(ctx)?;
         let account = viewer_account(state, viewer.user_id).await?;
-        state.rate_limits.code_attempt(&account.email, context::client(ctx).ip)?;
+        state.rate_limits.code_attempt(&account.email, context::client(ctx).ip).await?;
         codes::consume(state, account.id, Purpose::VerifyEmail, &code).await?;
         let now = db::now();
         db::users::mark_email_verified(&state.db, account.id, now).await.map_err(AppError::from)?;
@@ -140,7 +140,7 @@ impl AccountsMutation {
         if account.email_verified_at.is_some() {
             return Err(AppError::bad_input("Your email address is already verified.").into());
         }
-        state.rate_limits.reset_request(&format!("verify:{}", account.email), context::client(ctx).ip)?;
+        state.rate_limits.reset_request(&format!("verify:{}", account.email), context::client(ctx).ip).await?;
         let code = codes::prepare(state, Purpose::VerifyEmail).await?;
         let mail =
             templates::verification_code(&account.email, &account.username, &code.code, codes::ttl_minutes(state));
@@ -156,7 +156,7 @@ impl AccountsMutation {
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> async_graphql::Result<bool> {
         let state = context::state(ctx)?;
         let email = Email::parse(&email).map_err(AppError::from)?;
-        state.rate_limits.reset_request(email.as_str(), context::client(ctx).ip)?;
+        state.rate_limits.reset_request(email.as_str(), context::client(ctx).ip).await?;
         // The lookup, hashing and writes run after the answer, in a tracked task: the
         // answer's timing is the same whether or not the address has an account.
         let state = state.clone();
@@ -179,7 +179,7 @@ impl AccountsMutation {
         claim_secret_check(ctx)?;
         let state = context::state(ctx)?;
         let email = Email::parse(&email).map_err(AppError::from)?;
-        state.rate_limits.code_attempt(email.as_str(), context::client(ctx).ip)?;
+        state.rate_limits.code_attempt(email.as_str(), context::client(ctx).ip).await?;
         let Some(account) = db::users::find_by_email(&state.db, email.as_str()).await.map_err(AppError::from)? else {
             return Err(codes::invalid_code().into());
         };

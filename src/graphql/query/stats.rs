@@ -42,14 +42,13 @@ impl StatsQuery {
         }
         let active_sessions =
             db::sessions::count_live(&state.db, db::now(), idle_cutoff(state)).await.map_err(AppError::from)?;
-        // This instance's registry only, until the counts are shared through Redis.
-        let live = state.registry.counts();
+        let (live, idle_expired_total) = state.registry.counts_anywhere().await;
         Ok(SessionStats {
             active_sessions: saturate(active_sessions),
             live_connections: saturate(live.connections as u64),
             live_subscriptions: saturate(live.subscriptions as u64),
             online_users: saturate(live.users as u64),
-            idle_expired_total: saturate(state.registry.idle_expired_total()),
+            idle_expired_total: saturate(idle_expired_total),
         })
     }
 }

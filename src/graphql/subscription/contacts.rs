@@ -36,9 +36,11 @@ impl ContactsSubscription {
         // Listen first, then read the state: a change in between arrives after the snapshot.
         let listener = state.broker.subscribe(Topic::Presence);
         let contacts = db::contacts::list(&state.db, viewer.user_id).await.map_err(AppError::from)?;
+        let ids: Vec<Uuid> = contacts.iter().map(|contact| contact.id).collect();
+        let online = state.registry.online_among(&ids).await;
         let first: Vec<_> = contacts
             .iter()
-            .map(|contact| ContactPresence { user: contact.clone(), online: state.registry.is_online(contact.id) })
+            .map(|contact| ContactPresence { user: contact.clone(), online: online.contains(&contact.id) })
             .collect();
         // The contacts' records, kept for the live events: a change costs no database read.
         let followed = Followed(contacts.into_iter().map(|contact| (contact.id, contact)).collect());

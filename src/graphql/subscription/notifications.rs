@@ -3,10 +3,20 @@
 //! No notification is lost between the backlog and the live part, and none arrives twice:
 //! the stream listens on the viewer's topic *before* it reads the backlog, so anything
 //! committed after the read was published after the listen and is heard; anything heard
-//! that the backlog already held is skipped by id (see `repeats.rs`).
+//! that the backlog already held is skipped by id (see `repeats.rs`). When events may have
+//! been missed (a `Resync` after the link to other instances was down), the newest unread
+//! notifications are read again and those not sent yet are sent: every notification is
+//! sent once, deduplicated by id.
+
+use std::{
+    collections::{HashSet, VecDeque},
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use async_graphql::{Context, Subscription};
-use futures_util::{StreamExt as _, stream, stream::BoxStream};
+use chrono::{DateTime, Utc};
+use futures_util::{FutureExt as _, StreamExt as _, stream, stream::BoxStream};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::{
@@ -25,6 +35,10 @@ use super::repeats::Repeats;
 
 /// Unread notifications read per statement while collecting the backlog.
 const BACKLOG_PAGE: u64 = 500;
+/// Unread notifications read again on a `Resync`.
+const RESYNC_PAGE: u64 = 100;
+/// Ids of notifications sent live that are remembered, to skip them if read again.
+const REMEMBERED_IDS: usize = 1024;
 
 /// The `notifications` subscription.
 #[derive(Default)]
@@ -44,13 +58,19 @@ impl NotificationsSubscription {
         let state = context::state(ctx)?;
         // Listen first, read second: the order that leaves no gap (see the module docs).
         let listener = state.broker.subscribe(Topic::User(viewer.user_id));
+        let opened_at = db::now();
         let backlog = unread_oldest_first(&state.db, viewer.user_id).await.map_err(AppError::from)?;
         // Loaded here in one batch per kind; resolving the backlog then reads this loader.
         prefetch_notifications(context::loader(ctx)?, ctx.look_ahead(), &backlog)
             .await
             .map_err(context::load_failed)?;
-        let filter =
-            Recipient { recipient: viewer.user_id, repeats: Repeats::new(backlog.iter().map(|row| row.id).collect()) };
+        let filter = Recipient {
+            recipient: viewer.user_id,
+            repeats: Repeats::new(backlog.iter().map(|row| row.id).collect()),
+            db: state.db.clone(),
+            opened_at,
+            sent: Arc::default(),
+        };
         live::hand_over(ctx, LiveSource { listener, filter: Box::new(filter) })?;
         Ok(stream::iter(backlog).map(Notification).boxed())
     }
@@ -85,14 +105,74 @@ struct Recipient {
     recipient: Uuid,
     /// What the backlog sent, not to be sent again.
     repeats: Repeats,
+    /// Where a resync reads.
+    db: DatabaseConnection,
+    /// When the backlog was read: a resync looks only at notifications from then on.
+    opened_at: DateTime<Utc>,
+    /// The latest ids sent live (shared with a running resync).
+    sent: Arc<Mutex<SentIds>>,
+}
+
+/// The last [`REMEMBERED_IDS`] ids sent, in order, for membership tests.
+#[derive(Default)]
+struct SentIds {
+    order: VecDeque<Uuid>,
+    ids: HashSet<Uuid>,
+}
+
+impl SentIds {
+    /// Records `id`; false when it was sent already.
+    fn first_time(&mut self, id: Uuid) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > REMEMBERED_IDS
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        true
+    }
+}
+
+impl Recipient {
+    /// Reads the newest unread notifications since the subscription opened and sends those
+    /// not sent yet, oldest first.
+    fn resync(&self) -> Pick {
+        let (db, recipient, opened_at, sent) = (self.db.clone(), self.recipient, self.opened_at, self.sent.clone());
+        Pick::Fill(
+            async move {
+                let mut rows = match db::notifications::page(&db, recipient, true, None, RESYNC_PAGE).await {
+                    Ok(rows) => rows,
+                    Err(error) => {
+                        tracing::warn!(error = %error, "could not re-read notifications after a resync");
+                        return Vec::new();
+                    }
+                };
+                rows.reverse();
+                let mut sent = sent.lock().unwrap_or_else(PoisonError::into_inner);
+                rows.into_iter()
+                    .filter(|row| row.created_at >= opened_at && sent.first_time(row.id))
+                    .map(|row| LiveItem::Notification(Notification(row)))
+                    .collect()
+            }
+            .boxed(),
+        )
+    }
 }
 
 impl EventFilter for Recipient {
     fn pick(&mut self, event: &Event) -> Pick {
         match event {
             Event::Notification(row) if row.recipient_id == self.recipient && !self.repeats.was_sent(row.id) => {
-                Pick::Shared(notification)
+                if self.sent.lock().unwrap_or_else(PoisonError::into_inner).first_time(row.id) {
+                    Pick::Shared(notification)
+                } else {
+                    Pick::Skip
+                }
             }
+            Event::Resync => self.resync(),
             _ => Pick::Skip,
         }
     }

@@ -3,13 +3,21 @@
 //!
 //! Resuming leaves no gap and sends nothing twice, as `notifications` does: the stream listens
 //! on the room *before* it reads the missed messages, so a message committed after the read
-//! is heard live; one heard live that the read already held is skipped by id.
+//! is heard live. Every message carries its number in the room (`seq`, gapless in commit
+//! order), and each subscriber keeps the number it last sent: a message at or below it is a
+//! repeat and is skipped; one past the next number means messages were missed (another
+//! instance's event was lost or is late), and they are read from the database before it.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicI64, Ordering},
+};
 
 use async_graphql::{Context, ID, Subscription};
-use futures_util::{StreamExt as _, stream, stream::BoxStream};
+use futures_util::{FutureExt as _, StreamExt as _, stream, stream::BoxStream};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::repeats::Repeats;
 use crate::{
     db::{
         self,
@@ -60,25 +68,34 @@ impl RoomsSubscription {
         let state = context::state(ctx)?;
         let room_id = Uuid::parse_str(&room_id).map_err(|_| db::chat::room_not_found())?;
         let after = after.as_deref().map(|cursor| decode_cursor(MESSAGE_CURSOR, cursor)).transpose()?;
-        db::chat::find_room(&state.db, room_id).await.map_err(AppError::from)?.ok_or_else(db::chat::room_not_found)?;
         let me = db::users::find_by_ids(&state.db, &[viewer.user_id])
             .await
             .map_err(AppError::from)?
             .pop()
             .ok_or_else(|| AppError::Unauthenticated("This account no longer exists.".into()))?;
 
-        // Listen first, then join and take the snapshot: an event published in between is
+        // Listen first, then read the room and join: an event published in between is
         // delivered after the snapshot instead of being lost.
         let listener = state.broker.subscribe(Topic::Room(room_id));
-        let missed = match after {
-            Some(after) => messages_after(&state.db, room_id, after).await.map_err(AppError::from)?,
-            None => Vec::new(),
+        let room = db::chat::find_room(&state.db, room_id)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(db::chat::room_not_found)?;
+        let (missed, last_seq) = match after {
+            Some(after) => messages_after(&state.db, room_id, after, room.last_seq).await.map_err(AppError::from)?,
+            None => (Vec::new(), room.last_seq),
         };
         let membership = state.room_presence.join(room_id, me);
-        let snapshot =
-            RoomEvent::PresenceSnapshot(PresenceSnapshot { users: state.room_presence.online_users(room_id) });
-        let repeats = Repeats::new(missed.iter().map(|row| row.message.id).collect());
-        let filter = Member { me: viewer.user_id, repeats, _membership: membership };
+        let snapshot = RoomEvent::PresenceSnapshot(PresenceSnapshot {
+            users: state.room_presence.online_users(&state.db, room_id).await.map_err(AppError::from)?,
+        });
+        let filter = Member {
+            me: viewer.user_id,
+            room_id,
+            db: state.db.clone(),
+            last_seq: Arc::new(AtomicI64::new(last_seq)),
+            _membership: membership,
+        };
         live::hand_over(ctx, LiveSource { listener, filter: Box::new(filter) })?;
         let missed = missed
             .into_iter()
@@ -87,10 +104,48 @@ impl RoomsSubscription {
     }
 }
 
-/// Every message of `room_id` after `after`, oldest first, read in keyset pages so no single
-/// statement grows with a long absence.
+/// Every message of `room_id` after the one `after` points at, oldest first, with the number
+/// of the last one sent (from which live messages continue). Read by number in pages, so no
+/// single statement grows with a long absence; a cursor of a message not in this room is
+/// read by its position in the history instead.
 async fn messages_after(
-    conn: &impl sea_orm::ConnectionTrait,
+    conn: &DatabaseConnection,
+    room_id: Uuid,
+    after: FeedPosition,
+    room_last_seq: i64,
+) -> Result<(Vec<MessageWithAuthor>, i64), sea_orm::DbErr> {
+    let after_seq = db::chat::seq_of(conn, room_id, after.id).await?;
+    let rows = match after_seq {
+        Some(seq) => messages_after_seq(conn, room_id, seq).await?,
+        None => messages_after_position(conn, room_id, after).await?,
+    };
+    let last_seq = rows.last().map(|row| row.message.seq).or(after_seq).unwrap_or(room_last_seq);
+    Ok((rows, last_seq))
+}
+
+/// Every message of `room_id` numbered after `seq`, oldest first, in pages.
+async fn messages_after_seq(
+    conn: &DatabaseConnection,
+    room_id: Uuid,
+    mut seq: i64,
+) -> Result<Vec<MessageWithAuthor>, sea_orm::DbErr> {
+    let mut rows = Vec::new();
+    loop {
+        let page = db::chat::messages_after_seq(conn, room_id, seq, MISSED_PAGE).await?;
+        let more = page.len() as u64 == MISSED_PAGE;
+        if let Some(last) = page.last() {
+            seq = last.message.seq;
+        }
+        rows.extend(page);
+        if !more {
+            return Ok(rows);
+        }
+    }
+}
+
+/// Every message of `room_id` after the history position `after`, oldest first, in pages.
+async fn messages_after_position(
+    conn: &DatabaseConnection,
     room_id: Uuid,
     mut after: FeedPosition,
 ) -> Result<Vec<MessageWithAuthor>, sea_orm::DbErr> {
@@ -108,15 +163,58 @@ async fn messages_after(
     }
 }
 
-/// One subscriber of a room: gets every event but their own joins, leaves and typing, and
-/// the messages its resume already sent.
+/// One subscriber of a room: gets every event but their own joins, leaves and typing, every
+/// message once and in order.
 struct Member {
     me: Uuid,
-    /// The missed messages sent on resuming, not to be sent again when heard live.
-    repeats: Repeats,
+    room_id: Uuid,
+    /// Where missed messages are read from.
+    db: DatabaseConnection,
+    /// The number of the last message sent to this subscriber (shared with a running fill).
+    last_seq: Arc<AtomicI64>,
     /// Lives as long as the subscription: dropping it (complete, close, revocation, idle
     /// expiry) is what makes the user leave.
     _membership: RoomMembership,
+}
+
+impl Member {
+    /// Reads every message after the last one sent, then `heard` (the live message that
+    /// showed the gap) if the read did not already hold it.
+    fn fill(&self, heard: Option<PostedMessage>) -> Pick {
+        let (db, room_id, last_seq) = (self.db.clone(), self.room_id, self.last_seq.clone());
+        Pick::Fill(
+            async move {
+                let from = last_seq.load(Ordering::Acquire);
+                let mut messages: Vec<PostedMessage> = match messages_after_seq(&db, room_id, from).await {
+                    Ok(rows) => rows.iter().map(|row| PostedMessage::of(&row.message, &row.author)).collect(),
+                    Err(error) => {
+                        // Sending what was heard keeps the stream going; the next jump or
+                        // resync retries the read.
+                        tracing::warn!(error = %error, %room_id, "could not read missed messages");
+                        Vec::new()
+                    }
+                };
+                if let Some(heard) = heard
+                    && messages.last().is_none_or(|last| last.seq < heard.seq)
+                {
+                    messages.push(heard);
+                }
+                let filled = messages.iter().filter(|message| message.seq > from).count();
+                if filled > 1 {
+                    metrics::counter!("cluster_gap_messages_filled_total").increment(filled as u64 - 1);
+                }
+                if let Some(last) = messages.last() {
+                    last_seq.fetch_max(last.seq, Ordering::AcqRel);
+                }
+                messages
+                    .into_iter()
+                    .filter(|message| message.seq > from)
+                    .map(|message| LiveItem::Room(RoomEvent::MessagePosted(MessagePosted(message))))
+                    .collect()
+            }
+            .boxed(),
+        )
+    }
 }
 
 impl EventFilter for Member {
@@ -125,7 +223,17 @@ impl EventFilter for Member {
             Event::MemberJoined { user, .. } | Event::MemberLeft { user, .. } | Event::TypingChanged { user, .. } => {
                 user.id == self.me
             }
-            Event::MessagePosted(message) => self.repeats.was_sent(message.id),
+            Event::MessagePosted(message) => {
+                let last = self.last_seq.load(Ordering::Acquire);
+                if message.seq > last + 1 {
+                    return self.fill(Some(message.clone()));
+                }
+                if message.seq == last + 1 {
+                    self.last_seq.store(message.seq, Ordering::Release);
+                }
+                message.seq <= last
+            }
+            Event::Resync => return self.fill(None),
             _ => false,
         };
         if skip { Pick::Skip } else { Pick::Shared(room_event) }
@@ -145,7 +253,7 @@ fn room_event(event: &Event) -> Option<LiveItem> {
         Event::TypingChanged { user, typing } => {
             RoomEvent::TypingChanged(TypingChanged { user: user.clone(), typing: *typing })
         }
-        Event::Notification(_) | Event::PresenceChanged { .. } => return None,
+        Event::Notification(_) | Event::PresenceChanged { .. } | Event::Resync => return None,
     };
     Some(LiveItem::Room(event))
 }

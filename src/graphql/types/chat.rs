@@ -49,14 +49,15 @@ impl ChatRoom {
 
     /// Distinct users with a live roomEvents subscription to this room, on any instance.
     async fn online_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        // This instance's subscriptions; across instances once presence moves to Redis.
         let state = crate::graphql::context::state(ctx)?;
-        Ok(i32::try_from(state.room_presence.online_count(self.0.id)).unwrap_or(i32::MAX))
+        Ok(i32::try_from(state.room_presence.online_count_anywhere(self.0.id).await).unwrap_or(i32::MAX))
     }
 
     async fn online_users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
         let state = crate::graphql::context::state(ctx)?;
-        Ok(state.room_presence.online_users(self.0.id).into_iter().map(User).collect())
+        let users =
+            state.room_presence.online_users(&state.db, self.0.id).await.map_err(crate::error::AppError::from)?;
+        Ok(users.into_iter().map(User).collect())
     }
 
     /// Newest last; `before` pages backwards through history.

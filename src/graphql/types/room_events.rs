@@ -62,6 +62,7 @@ impl MessagePosted {
             author_id: self.0.author.id,
             body: self.0.body.clone(),
             created_at: self.0.created_at,
+            seq: self.0.seq,
         };
         ChatMessage(MessageWithAuthor { message, author: self.0.author.clone() })
     }

@@ -42,9 +42,8 @@ impl Session {
     }
 
     /// Open subscription connections of this session, across all instances.
-    // Counts this instance's sockets only until presence is shared through Redis.
     async fn live_connections(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let count = context::state(ctx)?.registry.session_connections(self.model.id);
+        let count = context::state(ctx)?.registry.session_connections_anywhere(self.model.id).await;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 }

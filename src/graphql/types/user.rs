@@ -51,9 +51,8 @@ impl User {
     }
 
     /// True while the user holds at least one live subscription connection, on any instance.
-    // Counts this instance's sockets only until presence is shared through Redis.
     async fn online(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(context::state(ctx)?.registry.is_online(self.0.id))
+        Ok(context::state(ctx)?.registry.online_anywhere(self.0.id).await)
     }
 }
 
