@@ -180,6 +180,8 @@ pub struct Settings {
     /// `ALLOWED_ORIGINS`: exact origins allowed for sockets and CORS; `None` means the
     /// environment's default (any in development, same-origin only in production).
     pub allowed_origins: Option<Vec<String>>,
+    /// `TRUSTED_PROXIES`: addresses of load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Login sessions and codes.
     pub auth: AuthSettings,
     /// Rate limits.
@@ -322,6 +324,19 @@ impl Settings {
             max_connections_per_user: env.positive_u32("MAX_CONNECTIONS_PER_USER", 20)?,
             typing_timeout: env.positive_duration("TYPING_TIMEOUT_SECONDS", 6.0, 1.0)?,
             event_buffer: env.positive_usize("EVENT_BUFFER", 256)?,
+            trusted_proxies: match env.get("TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|entry| !entry.is_empty())
+                    .map(|entry| {
+                        entry.parse().map_err(|_| {
+                            invalid("TRUSTED_PROXIES", entry, "comma-separated IP addresses, e.g. 127.0.0.1,10.0.0.2")
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
             allowed_origins: env.get("ALLOWED_ORIGINS").map(|list| {
                 list.split(',')
                     .map(|origin| origin.trim().trim_end_matches('/').to_string())

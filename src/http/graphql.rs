@@ -28,8 +28,9 @@ use axum::{
 use serde_json::{Map, Value, json};
 
 use crate::{
+    http::client_ip::client_ip,
     auth::viewer,
-    config::QueryLimits,
+    config::{QueryLimits, Settings},
     graphql::{
         AppSchema,
         context::{Client, per_request},
@@ -182,7 +183,7 @@ pub async fn post(
         Err(_) => return request_error(StatusCode::BAD_REQUEST, media, "The request body is not valid JSON."),
     };
     match params_from_object(object) {
-        Ok(params) => execute(&state, &schema, Method::Post, media, params, Caller::new(&headers, peer)).await,
+        Ok(params) => execute(&state, &schema, Method::Post, media, params, Caller::new(&headers, peer, &state.settings)).await,
         Err(message) => request_error(StatusCode::BAD_REQUEST, media, message),
     }
 }
@@ -205,7 +206,7 @@ pub async fn get(
         use axum::extract::FromRequestParts as _;
         return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
             Ok(upgrade) => {
-                let client = Caller::new(&parts.headers, peer).client;
+                let client = Caller::new(&parts.headers, peer, &state.settings).client;
                 crate::realtime::socket::upgrade(state, schema, client, &parts.headers, upgrade)
             }
             Err(rejection) => rejection.into_response(),
@@ -239,7 +240,7 @@ async fn get_query(
         object.insert(name.into_owned(), value);
     }
     let mut response = match params_from_object(object) {
-        Ok(params) => execute(&state, &schema, Method::Get, media, params, Caller::new(&headers, peer)).await,
+        Ok(params) => execute(&state, &schema, Method::Get, media, params, Caller::new(&headers, peer, &state.settings)).await,
         Err(message) => request_error(StatusCode::BAD_REQUEST, media, message),
     };
     // A GET (a persisted query's hash in particular) is a URL a CDN may cache: the answer
@@ -262,12 +263,16 @@ struct Caller {
 }
 
 impl Caller {
-    fn new(headers: &HeaderMap, peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> Self {
+    fn new(headers: &HeaderMap, peer: Option<Extension<ConnectInfo<SocketAddr>>>, settings: &Settings) -> Self {
         let header = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok());
         Self {
             token: header(header::AUTHORIZATION).and_then(viewer::bearer_token).map(str::to_owned),
             client: Client {
-                ip: peer.map(|Extension(ConnectInfo(address))| address.ip()),
+                ip: client_ip(
+                    peer.map(|Extension(ConnectInfo(address))| address.ip()),
+                    headers,
+                    &settings.trusted_proxies,
+                ),
                 user_agent: header(header::USER_AGENT).map(str::to_owned),
             },
         }

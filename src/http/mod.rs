@@ -1,5 +1,6 @@
 //! The HTTP surface: the router with its middleware, and one file per endpoint.
 
+pub mod client_ip;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
