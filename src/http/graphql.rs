@@ -28,7 +28,6 @@ use axum::{
 use serde_json::{Map, Value, json};
 
 use crate::{
-    http::client_ip::client_ip,
     auth::viewer,
     config::{QueryLimits, Settings},
     graphql::{
@@ -37,6 +36,7 @@ use crate::{
         document::{RequestParams, never_ran},
         errors::{BAD_REQUEST, PERSISTED_QUERY_NOT_FOUND, assign_codes, code_of, refusal},
     },
+    http::client_ip::client_ip,
     state::AppState,
 };
 
@@ -183,7 +183,9 @@ pub async fn post(
         Err(_) => return request_error(StatusCode::BAD_REQUEST, media, "The request body is not valid JSON."),
     };
     match params_from_object(object) {
-        Ok(params) => execute(&state, &schema, Method::Post, media, params, Caller::new(&headers, peer, &state.settings)).await,
+        Ok(params) => {
+            execute(&state, &schema, Method::Post, media, params, Caller::new(&headers, peer, &state.settings)).await
+        }
         Err(message) => request_error(StatusCode::BAD_REQUEST, media, message),
     }
 }
@@ -240,7 +242,9 @@ async fn get_query(
         object.insert(name.into_owned(), value);
     }
     let mut response = match params_from_object(object) {
-        Ok(params) => execute(&state, &schema, Method::Get, media, params, Caller::new(&headers, peer, &state.settings)).await,
+        Ok(params) => {
+            execute(&state, &schema, Method::Get, media, params, Caller::new(&headers, peer, &state.settings)).await
+        }
         Err(message) => request_error(StatusCode::BAD_REQUEST, media, message),
     };
     // A GET (a persisted query's hash in particular) is a URL a CDN may cache: the answer

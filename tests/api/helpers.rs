@@ -305,8 +305,8 @@ pub fn first_error_code(body: &Value) -> &str {
 }
 
 /// A database for one test, removed when dropped.
-struct TestDatabase {
-    url: String,
+pub(crate) struct TestDatabase {
+    pub(crate) url: String,
     postgres: Option<PostgresDatabase>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -317,7 +317,7 @@ struct PostgresDatabase {
 }
 
 impl TestDatabase {
-    async fn create() -> Self {
+    pub(crate) async fn create() -> Self {
         match std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
             Some(admin_url) => {
                 let template = postgres_template(&admin_url).await;

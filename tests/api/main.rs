@@ -3,6 +3,7 @@
 
 mod accounts;
 mod chat;
+mod cluster;
 mod connections;
 mod contacts;
 mod error_codes;
