@@ -10,14 +10,14 @@ use tokio::sync::Notify;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
+    auth::{password::PasswordHasher, rate_limit::RateLimits, session_cache::SessionCache, tokens::TokenKeys},
     cluster::{Cluster, Parts},
     config::Settings,
     db,
     graphql::admission::Admission,
     realtime::{broker::Broker, presence::RoomPresence, registry::Registry, typing::Typing},
     seed,
-    sessions::{self, SessionEvents},
+    sessions::{self, events::SessionEvents},
     state::AppState,
     telemetry,
 };
@@ -53,6 +53,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let registry = Registry::with_presence(settings.max_connections_per_user, broker.clone());
     let room_presence = RoomPresence::new(broker.clone());
     let session_events = SessionEvents::default();
+    let (shutdown, tasks) = (CancellationToken::new(), TaskTracker::new());
     let cluster = match &settings.redis_url {
         Some(url) => Some(
             Cluster::attach(
@@ -84,14 +85,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         live_operations: Default::default(),
         admission: Arc::new(Admission::new(&settings)),
         keepalive: Default::default(),
-        typing: Arc::new(Typing::default()),
+        typing: Typing::new(broker.clone(), settings.typing_timeout, tasks.clone(), shutdown.clone()),
         broker,
         settings: Arc::new(settings),
         db,
         statements,
         metrics: telemetry::metrics_handle(),
-        shutdown: CancellationToken::new(),
-        tasks: TaskTracker::new(),
+        shutdown,
+        tasks,
         session_events,
         mail_wakeup: Arc::new(Notify::new()),
     })

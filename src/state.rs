@@ -8,13 +8,13 @@ use tokio::sync::Notify;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    auth::{password::PasswordHasher, rate_limit::RateLimits, tokens::TokenKeys, viewer::SessionCache},
+    auth::{password::PasswordHasher, rate_limit::RateLimits, session_cache::SessionCache, tokens::TokenKeys},
     cluster::Cluster,
     config::Settings,
     db::StatementCounter,
     graphql::{admission::Admission, live::LiveOperations},
     realtime::{broker::Broker, presence::RoomPresence, registry::Registry, typing::Typing},
-    sessions::SessionEvents,
+    sessions::events::SessionEvents,
 };
 
 /// Everything handlers and resolvers share. Cheap to clone: every field is a handle.

@@ -4,5 +4,6 @@
 pub mod codes;
 pub mod password;
 pub mod rate_limit;
+pub mod session_cache;
 pub mod tokens;
 pub mod viewer;

@@ -4,48 +4,13 @@
 //!
 //! Session rows are cached for at most the touch interval, so a busy client costs one read
 //! per interval instead of one per request. Every announced session end removes its entry at
-//! once (see `sessions::announce`), so a revoked token stops working immediately.
-
-use std::time::Duration;
+//! once (see `sessions::announce`; the cache is `session_cache.rs`), so a revoked token stops
+//! working immediately.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
+use super::session_cache::CachedSession;
 use crate::{db, error::AppError, graphql::context::Viewer, sessions::idle_cutoff, state::AppState};
-
-/// The longest a session row is trusted from memory.
-const MAX_CACHE_TTL: Duration = Duration::from_secs(60);
-/// Sessions held in memory at most; beyond that the least used are read again when needed.
-const CACHE_CAPACITY: u64 = 100_000;
-
-/// What the cache remembers of a live session.
-#[derive(Debug, Clone, Copy)]
-struct CachedSession {
-    user_id: Uuid,
-    expires_at: DateTime<Utc>,
-    last_seen_at: DateTime<Utc>,
-}
-
-/// Recently checked live sessions, by id.
-#[derive(Clone)]
-pub struct SessionCache(moka::sync::Cache<Uuid, CachedSession>);
-
-impl SessionCache {
-    /// A cache whose entries live `ttl` (capped at a minute).
-    pub fn new(ttl: Duration) -> Self {
-        Self(moka::sync::Cache::builder().max_capacity(CACHE_CAPACITY).time_to_live(ttl.min(MAX_CACHE_TTL)).build())
-    }
-
-    /// Forgets a session (it ended).
-    pub fn forget(&self, session_id: Uuid) {
-        self.0.invalidate(&session_id);
-    }
-
-    /// Forgets every session (the end announcements were missed).
-    pub fn forget_all(&self) {
-        self.0.invalidate_all();
-    }
-}
 
 /// The token of an `Authorization` value or connection_init field: `Bearer <token>` (any
 /// case), or a bare token.

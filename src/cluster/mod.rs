@@ -30,7 +30,7 @@ use self::{
     relay::{Outgoing, RedisRelay},
 };
 use crate::{
-    auth::{rate_limit::RateLimits, viewer::SessionCache},
+    auth::{rate_limit::RateLimits, session_cache::SessionCache},
     realtime::{broker::Broker, presence::RoomPresence, registry::Registry},
     sessions::SessionEvents,
 };

@@ -33,7 +33,7 @@ use super::{
     wire::{Body, Envelope, channel_kind, control_channel, node_channel, topic_channel},
 };
 use crate::{
-    auth::viewer::SessionCache,
+    auth::session_cache::SessionCache,
     db::users::UserRecord,
     realtime::broker::{Broker, Event, Relay, Topic},
     sessions::{EndRelay, SessionEnded, SessionEvents},

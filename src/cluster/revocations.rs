@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    auth::viewer::SessionCache,
+    auth::session_cache::SessionCache,
     db,
     sessions::{EndReason, SessionEnded, SessionEvents},
 };

@@ -15,10 +15,7 @@ use crate::{
         loaders::{RoomMessagesKey, UserKey},
         types::{ChatMessage, ChatRoom},
     },
-    realtime::{
-        broker::{Event, PostedMessage, Topic},
-        typing,
-    },
+    realtime::broker::{Event, PostedMessage, Topic},
 };
 
 /// Mutations of the chat.
@@ -67,7 +64,7 @@ impl ChatMutation {
             .map_err(context::load_failed)?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the viewer {} has no user row", viewer.user_id)))?;
         // The typing indicator ends first, so clients replace it with the message.
-        typing::message_sent(state, room_id, &author);
+        state.typing.message_sent(room_id, &author);
         // One statement, committed on return: subscribers may hear of it now, and whoever
         // then reads the history finds it there.
         state.broker.publish(Topic::Room(room_id), Event::MessagePosted(PostedMessage::of(&message, &author)));

@@ -7,7 +7,6 @@ use crate::{
     db,
     error::AppError,
     graphql::{context, loaders::UserKey},
-    realtime::typing,
 };
 
 /// Typing indicators.
@@ -29,7 +28,7 @@ impl TypingMutation {
             .await
             .map_err(context::load_failed)?
             .ok_or_else(|| AppError::Unauthenticated("This account no longer exists.".into()))?;
-        typing::set_typing(state, room_id, user, typing);
+        state.typing.set(room_id, user, typing);
         Ok(true)
     }
 }

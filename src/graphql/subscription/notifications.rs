@@ -185,3 +185,21 @@ fn notification(event: &Event) -> Option<LiveItem> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_sent_once_and_the_oldest_are_forgotten_past_the_bound() {
+        let mut sent = SentIds::default();
+        let first = Uuid::now_v7();
+        assert!(sent.first_time(first));
+        assert!(!sent.first_time(first), "a repeat is caught");
+        for _ in 0..REMEMBERED_IDS {
+            assert!(sent.first_time(Uuid::now_v7()));
+        }
+        assert_eq!(sent.ids.len(), REMEMBERED_IDS, "memory stays bounded");
+        assert!(sent.first_time(first), "the oldest id was forgotten to make room");
+    }
+}
