@@ -20,6 +20,7 @@ mod harness;
 mod instances;
 mod nginx;
 mod node_failure;
+mod presence;
 mod proxy;
 mod rate_limits;
 mod redis_keys;
