@@ -60,7 +60,9 @@ mod client;
 mod instances;
 #[path = "support/proc_cpu.rs"]
 mod proc_cpu;
-#[path = "support/redis_proxy.rs"]
+// The cluster tests' proxy: one implementation of "Redis goes away" for both.
+#[allow(dead_code)]
+#[path = "../tests/api/cluster/proxy.rs"]
 mod redis_proxy;
 use client::{Ending, User, WAIT, create_room, graphql, keep_reading, login, open_socket, register, served_socket};
 use futures_util::{SinkExt as _, StreamExt as _, stream};

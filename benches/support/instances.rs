@@ -4,7 +4,7 @@
 //! The database is made fresh for the run ([`ScratchDatabase`]) and dropped at its end; each
 //! [`Instance`] is the release binary in a child process that reaches Redis through a
 //! [`RedisProxy`] of its own, so a benchmark can cut its Redis or SIGKILL it. A benchmark
-//! that uses this module declares `redis_proxy.rs` beside it (as `mod redis_proxy`).
+//! that uses this module declares the cluster tests' proxy (`tests/api/cluster/proxy.rs`) as `mod redis_proxy`.
 
 use std::{
     fs,
@@ -84,7 +84,7 @@ impl Instance {
         redis_url: &url::Url,
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let proxy = RedisProxy::start(redis_address(redis_url)?).await?;
+        let proxy = RedisProxy::start(redis_address(redis_url)?).await;
         let mut through_proxy = redis_url.clone();
         through_proxy.set_host(Some("127.0.0.1"))?;
         through_proxy.set_port(Some(proxy.port())).map_err(|()| anyhow::anyhow!("a redis URL has a port"))?;
