@@ -1,7 +1,7 @@
 //! The HTTP surface: the router with its middleware, and one file per endpoint.
 
+pub mod assets;
 pub mod client_ip;
-pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
@@ -16,6 +16,7 @@ use axum::{
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
@@ -35,8 +36,12 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render));
     if settings.graphiql {
-        routes = routes.route("/graphiql", get(graphiql::page));
+        routes = routes
+            .route("/graphiql", get(assets::graphiql_page).layer(CompressionLayer::new()))
+            .route("/graphiql/{*path}", get(assets::graphiql_file).layer(CompressionLayer::new()));
     }
+    // The web app takes every other GET; compressed for clients that accept gzip or brotli.
+    routes = routes.fallback(get(assets::app).layer(CompressionLayer::new()));
     let request_id = HeaderName::from_static("x-request-id");
     let mut router = routes
         .layer(Extension(schema))

@@ -25,5 +25,6 @@ mod smtp_sink;
 mod startup;
 mod statement_count;
 mod stats;
+mod web_app;
 mod websocket_protocol;
 mod ws_client;
