@@ -15,7 +15,7 @@ async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     app.client.get(format!("{}{path}", app.address)).send().await.expect("reaches the server")
 }
 
-fn header_of<'a>(response: &'a reqwest::Response, name: header::HeaderName) -> &'a str {
+fn header_of(response: &reqwest::Response, name: header::HeaderName) -> &str {
     response.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default()
 }
 
