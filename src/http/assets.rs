@@ -29,9 +29,10 @@ struct App;
 struct Graphiql;
 
 /// What the pages may load: this origin only, its socket, inline styles (React and Monaco
-/// set style attributes), images and fonts from data URLs, and GraphiQL's Monaco workers.
+/// set style attributes), images and fonts from data URLs, and GraphiQL's Monaco workers
+/// (same-origin files).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; \
-     style-src 'self' 'unsafe-inline'; font-src 'self' data:; worker-src 'self' blob:; object-src 'none'; \
+     style-src 'self' 'unsafe-inline'; font-src 'self' data:; worker-src 'self'; object-src 'none'; \
      base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// A year: hashed names never change content.
