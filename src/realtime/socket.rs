@@ -39,6 +39,7 @@ use crate::{
         admission::Admitted,
         context::{Client, per_request},
         document::RequestParams,
+        errors::BAD_REQUEST,
         live::{self, LiveContext, Outgoing},
     },
     state::AppState,
@@ -442,6 +443,23 @@ impl Connection {
                     let reason = format!("Subscriber for {id} already exists");
                     close_with(&mut self.socket, protocol::SUBSCRIBER_EXISTS, reason).await;
                     return Some(Ending::Closed(protocol::SUBSCRIBER_EXISTS));
+                }
+                let bound = self.state.settings.max_operations_per_connection;
+                if self.operations.len() >= bound {
+                    // Each operation holds a listener and a buffer: without a bound one socket
+                    // could grow the server's memory without end. The socket stays open.
+                    metrics::counter!("ws_operations_refused_total").increment(1);
+                    let errors = serde_json::json!([{
+                        "message": format!(
+                            "This connection already runs {bound} operations (MAX_OPERATIONS_PER_CONNECTION). \
+                             Complete one before starting another."
+                        ),
+                        "extensions": { "code": BAD_REQUEST },
+                    }]);
+                    return send_text(&mut self.socket, protocol::error_text(&id, &errors.to_string()))
+                        .await
+                        .err()
+                        .map(|()| Ending::PeerGone);
                 }
                 let stream = self.start(payload);
                 self.operations.insert(id, stream);

@@ -145,6 +145,29 @@ async fn past_the_per_user_limit_a_new_socket_closes_with_1008() {
 }
 
 #[tokio::test]
+async fn past_the_per_socket_operation_bound_a_subscribe_gets_an_error_and_the_socket_stays() {
+    let app = spawn_app_with(|settings| settings.max_operations_per_connection = 3).await;
+    let ann = app.signed_up("ann").await;
+    let mut socket = app.ws_signed_in(&ann).await;
+    for id in ["a", "b", "c"] {
+        socket.subscribe(id, "subscription { notifications { id } }", json!({})).await;
+    }
+    assert!(socket.ping_answered(WAIT).await, "three run");
+    socket.subscribe("d", "subscription { notifications { id } }", json!({})).await;
+    let refused = socket.next_of("d", WAIT).await.expect("an answer for the fourth");
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "BAD_REQUEST", "{refused}");
+    let message = refused["payload"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("MAX_OPERATIONS_PER_CONNECTION"), "the message names the bound: {message}");
+    assert!(socket.ping_answered(WAIT).await, "the socket stays open");
+
+    socket.complete("a").await;
+    socket.subscribe("e", "{ me { username } }", json!({})).await;
+    let answer = socket.next_of("e", WAIT).await.expect("an answer once a slot is free");
+    assert_eq!(answer["payload"]["data"]["me"]["username"], "ann", "{answer}");
+}
+
+#[tokio::test]
 async fn shutdown_closes_sockets_with_1001_and_waits_for_them() {
     let mut app = spawn_app().await;
     let ann = app.signed_up("ann").await;
