@@ -550,6 +550,7 @@ async fn run(knobs: &Knobs, database_url: &str, prefix: &str) -> anyhow::Result<
         ("RATE_LIMITS", "off"),
         // Every subscriber is one user.
         ("MAX_CONNECTIONS_PER_USER", "100000"),
+        ("MAX_CONNECTIONS_PER_IP", "100000"),
         ("RUST_LOG", "warn"),
     ];
     // A request to an instance waiting on a cut Redis fails the run instead of stalling it.

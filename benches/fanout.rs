@@ -89,6 +89,7 @@ impl Server {
             .env("JWT_SECRET", "bench-secret-of-at-least-thirty-two-bytes")
             .env("RATE_LIMITS", "off")
             .env("MAX_CONNECTIONS_PER_USER", "100000")
+            .env("MAX_CONNECTIONS_PER_IP", "100000")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

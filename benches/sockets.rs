@@ -457,6 +457,7 @@ impl Server {
             // Every socket and login comes from one address as one user.
             .env("RATE_LIMITS", "off")
             .env("MAX_CONNECTIONS_PER_USER", "100000")
+            .env("MAX_CONNECTIONS_PER_IP", "100000")
             // Expiry on, by default with a sweep every second instead of every minute: the idle
             // CPU figure then counts sixty sweeps of every socket a minute.
             .env("SESSION_TIMEOUT_MINUTES", "30")

@@ -172,6 +172,8 @@ pub struct Settings {
     pub session_touch_interval: Duration,
     /// `MAX_CONNECTIONS_PER_USER`: live subscription connections one user may hold.
     pub max_connections_per_user: u32,
+    /// `MAX_CONNECTIONS_PER_IP`: subscription sockets one client address may hold.
+    pub max_connections_per_ip: u32,
     /// `MAX_OPERATIONS_PER_CONNECTION`: operations one socket may run at once.
     pub max_operations_per_connection: usize,
     /// `TYPING_TIMEOUT_SECONDS`: a typing indicator lapses after this long without renewal.
@@ -325,6 +327,7 @@ impl Settings {
             session_touch_interval: env.positive_duration("SESSION_TOUCH_INTERVAL_SECONDS", 60.0, 1.0)?,
             max_connections_per_user: env.positive_u32("MAX_CONNECTIONS_PER_USER", 20)?,
             max_operations_per_connection: env.positive_usize("MAX_OPERATIONS_PER_CONNECTION", 100)?,
+            max_connections_per_ip: env.positive_u32("MAX_CONNECTIONS_PER_IP", 200)?,
             typing_timeout: env.positive_duration("TYPING_TIMEOUT_SECONDS", 6.0, 1.0)?,
             event_buffer: env.positive_usize("EVENT_BUFFER", 256)?,
             trusted_proxies: match env.get("TRUSTED_PROXIES") {
@@ -515,6 +518,7 @@ mod tests {
         assert_eq!(settings.session_timeout, Duration::from_secs(30 * 60));
         assert_eq!(settings.max_connections_per_user, 20);
         assert_eq!(settings.max_operations_per_connection, 100);
+        assert_eq!(settings.max_connections_per_ip, 200);
         assert!(settings.database_url.starts_with("sqlite:"));
         assert!(settings.graphiql && settings.introspection);
     }

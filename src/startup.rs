@@ -50,7 +50,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let broker = Broker::in_memory(settings.event_buffer);
     let rate_limits = Arc::new(RateLimits::new(&settings.rate_limits));
     let session_cache = SessionCache::new(settings.session_touch_interval);
-    let registry = Registry::with_presence(settings.max_connections_per_user, broker.clone());
+    let registry = Registry::with_presence(settings.max_connections_per_user, broker.clone())
+        .limit_addresses(settings.max_connections_per_ip);
     let room_presence = RoomPresence::new(broker.clone());
     let session_events = SessionEvents::default();
     let (shutdown, tasks) = (CancellationToken::new(), TaskTracker::new());

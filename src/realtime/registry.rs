@@ -7,6 +7,7 @@
 
 use std::{
     collections::{BTreeSet, HashMap, HashSet},
+    net::IpAddr,
     sync::{
         Arc, Mutex, OnceLock, PoisonError,
         atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering},
@@ -167,6 +168,27 @@ pub struct Registry {
     /// With many instances: where this instance's users and sessions are recorded, and
     /// which announces online and offline across instances instead.
     shared: OnceLock<Arc<SharedPresence>>,
+    /// Sockets per client address, from upgrade to close (signed in or not).
+    by_address: Mutex<HashMap<IpAddr, u32>>,
+    max_per_address: u32,
+}
+
+/// A socket's place in its address's count; dropping it gives the place back.
+pub struct AddressSlot {
+    registry: Arc<Registry>,
+    address: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut counts = self.registry.by_address.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.address);
+            }
+        }
+    }
 }
 
 /// A socket's place in the registry; dropping it removes the entry (exactly once).
@@ -219,7 +241,39 @@ impl Registry {
             idle_expired: AtomicU64::new(0),
             presence,
             shared: OnceLock::new(),
+            by_address: Mutex::default(),
+            max_per_address: u32::MAX,
         })
+    }
+
+    /// This registry, allowing at most `max_per_address` sockets per client address.
+    pub fn limit_addresses(mut self: Arc<Self>, max_per_address: u32) -> Arc<Self> {
+        if let Some(registry) = Arc::get_mut(&mut self) {
+            registry.max_per_address = max_per_address;
+        }
+        self
+    }
+
+    /// Counts a new socket from `address`; `None` when the address already holds
+    /// `MAX_CONNECTIONS_PER_IP` sockets.
+    pub fn admit_address(self: &Arc<Self>, address: IpAddr) -> Option<AddressSlot> {
+        let mut counts = self.by_address.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = counts.entry(address).or_insert(0);
+        if *count >= self.max_per_address {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot { registry: self.clone(), address })
+    }
+
+    /// Sockets `address` holds now.
+    pub fn sockets_from(&self, address: IpAddr) -> u32 {
+        self.by_address.lock().unwrap_or_else(PoisonError::into_inner).get(&address).copied().unwrap_or(0)
+    }
+
+    /// Client addresses holding a socket now (for leak checks).
+    pub fn addresses(&self) -> usize {
+        self.by_address.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Records this instance's users and sessions in shared presence from now on (once).

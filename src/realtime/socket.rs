@@ -123,7 +123,12 @@ struct Opened {
 async fn serve(opened: Box<Opened>) {
     let Opened { mut socket, state, schema, client } = *opened;
     metrics::counter!("ws_connections_opened_total").increment(1);
-    let ending = if socket.protocol().is_none_or(|protocol| protocol.as_bytes() != protocol::SUBPROTOCOL.as_bytes()) {
+    // Counted from the upgrade, signed in or not: one address cannot hold sockets without end.
+    let slot = client.ip.map(|address| state.registry.admit_address(address));
+    let ending = if matches!(slot, Some(None)) {
+        metrics::counter!("ws_connections_refused_total", "reason" => "address").increment(1);
+        close(&mut socket, 1008, "Too many connections from this address").await
+    } else if socket.protocol().is_none_or(|protocol| protocol.as_bytes() != protocol::SUBPROTOCOL.as_bytes()) {
         close(&mut socket, protocol::SUBPROTOCOL_NOT_ACCEPTABLE.code, protocol::SUBPROTOCOL_NOT_ACCEPTABLE.reason).await
     } else {
         match Box::pin(initialise(&mut socket, &state)).await {

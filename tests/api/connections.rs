@@ -145,6 +145,29 @@ async fn past_the_per_user_limit_a_new_socket_closes_with_1008() {
 }
 
 #[tokio::test]
+async fn past_the_per_address_limit_a_new_socket_closes_with_1008_signed_in_or_not() {
+    let app = spawn_app_with(|settings| settings.max_connections_per_ip = 2).await;
+    let ann = app.signed_up("ann").await;
+    let first = app.ws().await;
+    let _second = app.ws_signed_in(&ann).await;
+    let mut third = app.ws().await;
+    assert_eq!(third.expect_close(WAIT).await, (1008, "Too many connections from this address".into()));
+    first.close().await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    // The server counts the closed socket out once its task ends.
+    while registry_count(&app) > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut again = app.ws_signed_in(&ann).await;
+    assert!(again.ping_answered(WAIT).await, "a place freed by a close is taken again");
+}
+
+/// Sockets the registry counts for the test's address.
+fn registry_count(app: &TestApp) -> u32 {
+    app.state.registry.sockets_from("127.0.0.1".parse().expect("an address"))
+}
+
+#[tokio::test]
 async fn past_the_per_socket_operation_bound_a_subscribe_gets_an_error_and_the_socket_stays() {
     let app = spawn_app_with(|settings| settings.max_operations_per_connection = 3).await;
     let ann = app.signed_up("ann").await;
@@ -209,7 +232,8 @@ async fn a_thousand_connect_subscribe_disconnect_cycles_leave_nothing_behind() {
     let settled = async {
         loop {
             let counts = app.state.registry.counts();
-            if counts.connections == 0 && app.state.tasks.len() == baseline_tasks {
+            if counts.connections == 0 && app.state.registry.addresses() == 0 && app.state.tasks.len() == baseline_tasks
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -219,5 +243,6 @@ async fn a_thousand_connect_subscribe_disconnect_cycles_leave_nothing_behind() {
     let counts = app.state.registry.counts();
     assert_eq!((counts.connections, counts.subscriptions, counts.users), (0, 0, 0));
     assert_eq!(app.state.broker.topics(), 0, "no broker topic is left without listeners");
+    assert_eq!(app.state.registry.addresses(), 0, "no address is left counted");
     assert!(app.state.live_operations.is_empty(), "no prepared operation is left without subscribers");
 }
