@@ -174,6 +174,9 @@ pub struct Settings {
     pub max_connections_per_user: u32,
     /// `MAX_CONNECTIONS_PER_IP`: subscription sockets one client address may hold.
     pub max_connections_per_ip: u32,
+    /// `MAX_SUBSCRIBES_PER_SECOND`: `subscribe` messages one socket may send a second, with
+    /// five seconds' worth at once (a reconnecting client resubscribes everything).
+    pub max_subscribes_per_second: u32,
     /// `MAX_OPERATIONS_PER_CONNECTION`: operations one socket may run at once.
     pub max_operations_per_connection: usize,
     /// `TYPING_TIMEOUT_SECONDS`: a typing indicator lapses after this long without renewal.
@@ -328,6 +331,7 @@ impl Settings {
             max_connections_per_user: env.positive_u32("MAX_CONNECTIONS_PER_USER", 20)?,
             max_operations_per_connection: env.positive_usize("MAX_OPERATIONS_PER_CONNECTION", 100)?,
             max_connections_per_ip: env.positive_u32("MAX_CONNECTIONS_PER_IP", 200)?,
+            max_subscribes_per_second: env.positive_u32("MAX_SUBSCRIBES_PER_SECOND", 20)?,
             typing_timeout: env.positive_duration("TYPING_TIMEOUT_SECONDS", 6.0, 1.0)?,
             event_buffer: env.positive_usize("EVENT_BUFFER", 256)?,
             trusted_proxies: match env.get("TRUSTED_PROXIES") {
@@ -519,6 +523,7 @@ mod tests {
         assert_eq!(settings.max_connections_per_user, 20);
         assert_eq!(settings.max_operations_per_connection, 100);
         assert_eq!(settings.max_connections_per_ip, 200);
+        assert_eq!(settings.max_subscribes_per_second, 20);
         assert!(settings.database_url.starts_with("sqlite:"));
         assert!(settings.graphiql && settings.introspection);
     }

@@ -13,6 +13,7 @@
 
 use std::{
     future::poll_fn,
+    num::NonZeroU32,
     sync::{Arc, LazyLock},
     time::{Duration, Instant},
 };
@@ -31,6 +32,11 @@ use super::{
     protocol::{self, ClientMessage, ProtocolClose, ServerMessage},
     registry::{CloseReason, ConnectionHandle, Registration},
 };
+use governor::{
+    DefaultDirectRateLimiter, Quota, RateLimiter,
+    clock::{Clock as _, DefaultClock},
+};
+
 use crate::{
     auth::viewer,
     config::Settings,
@@ -294,6 +300,9 @@ struct Connection {
     sending: Gate,
     /// When the client last sent any frame, pongs included.
     last_heard: Instant,
+    /// `subscribe` messages allowed (`MAX_SUBSCRIBES_PER_SECOND`); made at the first one, so
+    /// a socket that never subscribes holds none.
+    subscribes: Option<Box<DefaultDirectRateLimiter>>,
 }
 
 impl Connection {
@@ -321,7 +330,22 @@ impl Connection {
             reading: Gate::new(),
             sending: Gate::new(),
             last_heard: Instant::now(),
+            subscribes: None,
         }
+    }
+
+    /// Counts one `subscribe`; the seconds to wait when the socket is over its rate.
+    fn over_subscribe_rate(&mut self) -> Option<u64> {
+        let per_second = self.state.settings.max_subscribes_per_second;
+        let limiter = self.subscribes.get_or_insert_with(|| {
+            let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+            let burst = NonZeroU32::new(per_second.saturating_mul(5)).unwrap_or(rate);
+            Box::new(RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)))
+        });
+        limiter.check().err().map(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
     }
 
     fn handle(&self) -> &Arc<ConnectionHandle> {
@@ -449,11 +473,25 @@ impl Connection {
                     close_with(&mut self.socket, protocol::SUBSCRIBER_EXISTS, reason).await;
                     return Some(Ending::Closed(protocol::SUBSCRIBER_EXISTS));
                 }
+                if let Some(retry_after) = self.over_subscribe_rate() {
+                    metrics::counter!("ws_operations_refused_total", "reason" => "rate").increment(1);
+                    let errors = serde_json::json!([{
+                        "message": format!(
+                            "This connection starts operations faster than MAX_SUBSCRIBES_PER_SECOND allows. \
+                             Try again in {retry_after} s."
+                        ),
+                        "extensions": { "code": "RATE_LIMITED", "retryAfterSeconds": retry_after },
+                    }]);
+                    return send_text(&mut self.socket, protocol::error_text(&id, &errors.to_string()))
+                        .await
+                        .err()
+                        .map(|()| Ending::PeerGone);
+                }
                 let bound = self.state.settings.max_operations_per_connection;
                 if self.operations.len() >= bound {
                     // Each operation holds a listener and a buffer: without a bound one socket
                     // could grow the server's memory without end. The socket stays open.
-                    metrics::counter!("ws_operations_refused_total").increment(1);
+                    metrics::counter!("ws_operations_refused_total", "reason" => "bound").increment(1);
                     let errors = serde_json::json!([{
                         "message": format!(
                             "This connection already runs {bound} operations (MAX_OPERATIONS_PER_CONNECTION). \

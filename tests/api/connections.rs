@@ -168,6 +168,28 @@ fn registry_count(app: &TestApp) -> u32 {
 }
 
 #[tokio::test]
+async fn subscribes_faster_than_the_socket_rate_get_rate_limited_and_the_socket_stays() {
+    let app = spawn_app_with(|settings| settings.max_subscribes_per_second = 1).await;
+    let ann = app.signed_up("ann").await;
+    let mut socket = app.ws_signed_in(&ann).await;
+    // Five seconds' worth at once: five pass, the sixth is refused.
+    for id in ["1", "2", "3", "4", "5"] {
+        socket.subscribe(id, "{ me { username } }", json!({})).await;
+        let answer = socket.next_of(id, WAIT).await.expect("an answer");
+        assert_eq!(answer["type"], "next", "{answer}");
+    }
+    socket.subscribe("6", "{ me { username } }", json!({})).await;
+    let refused = socket.next_of("6", WAIT).await.expect("an answer for the sixth");
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    assert!(
+        refused["payload"][0]["extensions"]["retryAfterSeconds"].as_u64().is_some_and(|wait| wait >= 1),
+        "{refused}"
+    );
+    assert!(socket.ping_answered(WAIT).await, "the socket stays open");
+}
+
+#[tokio::test]
 async fn past_the_per_socket_operation_bound_a_subscribe_gets_an_error_and_the_socket_stays() {
     let app = spawn_app_with(|settings| settings.max_operations_per_connection = 3).await;
     let ann = app.signed_up("ann").await;
