@@ -217,7 +217,7 @@ impl RedisRelay {
         }
         if overflowed {
             // Too many to name: every instance resyncs every listener.
-            bodies.push((control_channel(self.link.prefix()), Body::Sync(Topic::Revocation)));
+            bodies.push((control_channel(self.link.prefix()), Body::SyncAll));
         }
         for (channel, body) in bodies {
             let envelope = Envelope { origin: self.link.node_id(), body };
@@ -359,7 +359,7 @@ impl RedisRelay {
             }
             Body::TypingRenewed(Topic::Room(room_id), user_id) => self.renew_remote_typing(room_id, user_id),
             Body::TypingRenewed(..) => {}
-            Body::Sync(Topic::Revocation) => {
+            Body::SyncAll => {
                 for topic in self.broker.listened_topics() {
                     self.broker.deliver_local(topic, Event::Resync);
                 }

@@ -31,6 +31,9 @@ pub enum Body {
     TypingRenewed(Topic, Uuid),
     /// The sender could not pass events of this topic on: listeners re-read what they show.
     Sync(Topic),
+    /// The sender lost events of more topics than it keeps track of: every listener of
+    /// every instance re-reads.
+    SyncAll,
     /// A login session ended: close its sockets and forget it.
     SessionEnded(SessionEnded),
     /// The sender checking that its subscription still receives.
