@@ -474,35 +474,24 @@ impl Connection {
                     return Some(Ending::Closed(protocol::SUBSCRIBER_EXISTS));
                 }
                 if let Some(retry_after) = self.over_subscribe_rate() {
-                    metrics::counter!("ws_operations_refused_total", "reason" => "rate").increment(1);
-                    let errors = serde_json::json!([{
-                        "message": format!(
-                            "This connection starts operations faster than MAX_SUBSCRIBES_PER_SECOND allows. \
-                             Try again in {retry_after} s."
-                        ),
-                        "extensions": { "code": "RATE_LIMITED", "retryAfterSeconds": retry_after },
-                    }]);
-                    return send_text(&mut self.socket, protocol::error_text(&id, &errors.to_string()))
-                        .await
-                        .err()
-                        .map(|()| Ending::PeerGone);
+                    let message = format!(
+                        "This connection starts operations faster than MAX_SUBSCRIBES_PER_SECOND allows. \
+                         Try again in {retry_after} s."
+                    );
+                    let extensions = serde_json::json!({ "code": "RATE_LIMITED", "retryAfterSeconds": retry_after });
+                    return self.refuse_operation(&id, "rate", message, extensions).await;
                 }
                 let bound = self.state.settings.max_operations_per_connection;
                 if self.operations.len() >= bound {
                     // Each operation holds a listener and a buffer: without a bound one socket
-                    // could grow the server's memory without end. The socket stays open.
-                    metrics::counter!("ws_operations_refused_total", "reason" => "bound").increment(1);
-                    let errors = serde_json::json!([{
-                        "message": format!(
-                            "This connection already runs {bound} operations (MAX_OPERATIONS_PER_CONNECTION). \
-                             Complete one before starting another."
-                        ),
-                        "extensions": { "code": BAD_REQUEST },
-                    }]);
-                    return send_text(&mut self.socket, protocol::error_text(&id, &errors.to_string()))
-                        .await
-                        .err()
-                        .map(|()| Ending::PeerGone);
+                    // could grow the server's memory without end.
+                    let message = format!(
+                        "This connection already runs {bound} operations (MAX_OPERATIONS_PER_CONNECTION). \
+                         Complete one before starting another."
+                    );
+                    return self
+                        .refuse_operation(&id, "bound", message, serde_json::json!({ "code": BAD_REQUEST }))
+                        .await;
                 }
                 let stream = self.start(payload);
                 self.operations.insert(id, stream);
@@ -511,6 +500,23 @@ impl Connection {
                 None
             }
         }
+    }
+
+    /// Answers `subscribe` `id` with one graphql-ws `error` and does not start it; the socket
+    /// stays open. `reason` labels the refusal in `ws_operations_refused_total`.
+    async fn refuse_operation(
+        &mut self,
+        id: &str,
+        reason: &'static str,
+        message: String,
+        extensions: serde_json::Value,
+    ) -> Option<Ending> {
+        metrics::counter!("ws_operations_refused_total", "reason" => reason).increment(1);
+        let errors = serde_json::json!([{ "message": message, "extensions": extensions }]);
+        send_text(&mut self.socket, protocol::error_text(id, &errors.to_string()))
+            .await
+            .err()
+            .map(|()| Ending::PeerGone)
     }
 
     /// Starts an operation; its messages arrive through `operations`. Subscriptions run as
