@@ -116,6 +116,9 @@ pub struct RateLimitSettings {
     pub message_per_user: u32,
     /// `TYPING_PER_MINUTE_PER_USER`: `setTyping` calls per signed-in user.
     pub typing_per_user: u32,
+    /// `REQUESTS_PER_MINUTE_PER_IP`: requests to `/graphql` (HTTP and socket upgrades) per
+    /// client IP.
+    pub requests_per_ip: u32,
 }
 
 /// The mail outbox worker.
@@ -132,6 +135,9 @@ pub struct MailSettings {
     pub retry_max: Duration,
     /// `MAIL_SEND_TIMEOUT_SECONDS`: one SMTP delivery's time limit.
     pub send_timeout: Duration,
+    /// `MAX_PENDING_MAILS_PER_ADDRESS`: pending mails one address may have; past it the
+    /// oldest code mails that a newer code replaces are dropped (see `mail::bound`).
+    pub max_pending_per_address: u32,
 }
 
 /// Every setting of the server. Built by [`Settings::from_env`]; tests build it directly.
@@ -208,6 +214,13 @@ pub struct Settings {
     pub persisted_queries_max_bytes: u64,
     /// `REQUEST_TIMEOUT_SECONDS`: an HTTP request running longer gets 408.
     pub request_timeout: Duration,
+    /// `HEADER_READ_TIMEOUT_SECONDS`: how long a connection may take to send a request's
+    /// headers, counted from its opening or from the end of its previous response; so also
+    /// how long a kept-alive connection may sit idle.
+    pub header_read_timeout: Duration,
+    /// `MAX_HEADER_BYTES`: the request line and headers together, at least 8192; larger
+    /// gets 431.
+    pub max_header_bytes: usize,
     /// `SEED_DEMO`: fill an empty database with demo data at start-up (default: on in development).
     pub seed_demo: bool,
     /// `LOG_FORMAT`: `pretty` or `json`.
@@ -216,6 +229,9 @@ pub struct Settings {
 
 /// The SQLite file used when `DATABASE_URL` is unset.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://townsquare.db?mode=rwc";
+
+/// The smallest `MAX_HEADER_BYTES`: hyper's minimum read buffer.
+pub const MIN_HEADER_BYTES: usize = 8192;
 
 impl Settings {
     /// Reads every setting from the process environment.
@@ -379,6 +395,7 @@ impl Settings {
                 register_per_ip: env.positive_u32("REGISTRATIONS_PER_MINUTE_PER_IP", 10)?,
                 message_per_user: env.positive_u32("MESSAGES_PER_MINUTE_PER_USER", 30)?,
                 typing_per_user: env.positive_u32("TYPING_PER_MINUTE_PER_USER", 60)?,
+                requests_per_ip: env.positive_u32("REQUESTS_PER_MINUTE_PER_IP", 3000)?,
             },
             mail: MailSettings {
                 poll_interval: env.positive_duration("MAIL_POLL_INTERVAL_SECONDS", 5.0, 1.0)?,
@@ -386,6 +403,7 @@ impl Settings {
                 retry_base: env.positive_duration("MAIL_RETRY_BASE_SECONDS", 2.0, 1.0)?,
                 retry_max: env.positive_duration("MAIL_RETRY_MAX_SECONDS", 600.0, 1.0)?,
                 send_timeout: env.positive_duration("MAIL_SEND_TIMEOUT_SECONDS", 30.0, 1.0)?,
+                max_pending_per_address: env.positive_u32("MAX_PENDING_MAILS_PER_ADDRESS", 5)?,
             },
             graphiql: env.flag("GRAPHIQL", !production)?,
             introspection: env.flag("INTROSPECTION", !production)?,
@@ -403,6 +421,15 @@ impl Settings {
             persisted_queries_max_bytes: env.positive_usize("PERSISTED_QUERIES_MAX_BYTES", 8 * 1024 * 1024)? as u64,
             max_body_bytes: env.positive_usize("MAX_BODY_BYTES", 1024 * 1024)?,
             request_timeout: env.positive_duration("REQUEST_TIMEOUT_SECONDS", 30.0, 1.0)?,
+            header_read_timeout: env.positive_duration("HEADER_READ_TIMEOUT_SECONDS", 10.0, 1.0)?,
+            max_header_bytes: {
+                // hyper's smallest read buffer; it refuses (panics on) anything below.
+                let bytes = env.positive_usize("MAX_HEADER_BYTES", 16 * 1024)?;
+                if bytes < MIN_HEADER_BYTES {
+                    return Err(invalid("MAX_HEADER_BYTES", &bytes.to_string(), "at least 8192"));
+                }
+                bytes
+            },
             seed_demo: env.flag("SEED_DEMO", !production)?,
             log_format,
         })
@@ -524,6 +551,10 @@ mod tests {
         assert_eq!(settings.max_operations_per_connection, 100);
         assert_eq!(settings.max_connections_per_ip, 200);
         assert_eq!(settings.max_subscribes_per_second, 20);
+        assert_eq!(settings.mail.max_pending_per_address, 5);
+        assert_eq!(settings.rate_limits.requests_per_ip, 3000);
+        assert_eq!(settings.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(settings.max_header_bytes, 16 * 1024);
         assert!(settings.database_url.starts_with("sqlite:"));
         assert!(settings.graphiql && settings.introspection);
     }
@@ -552,6 +583,7 @@ mod tests {
             ("APP_ENV", "staging", "only two environments exist"),
             ("DB_POOL_SIZE", "0", "a pool needs a connection"),
             ("RATE_LIMITS", "maybe", "only on or off"),
+            ("MAX_HEADER_BYTES", "4096", "below hyper's smallest buffer"),
         ];
         for (var, value, reason) in cases {
             let error = settings_with(&[(var, value)]).expect_err(reason);

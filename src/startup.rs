@@ -14,6 +14,7 @@ use crate::{
     cluster::{Cluster, Parts},
     config::Settings,
     db,
+    http::serve::{ConnectionLimits, serve},
     graphql::admission::Admission,
     realtime::{broker::Broker, presence::RoomPresence, registry::Registry, typing::Typing},
     seed,
@@ -137,17 +138,20 @@ impl Application {
         tracing::info!(address = %listener.local_addr()?, "listening");
         let token = state.shutdown.clone();
         let cluster = state.cluster.clone();
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                // The others hear this instance's users leave before its sockets close.
-                if let Some(cluster) = cluster {
-                    cluster.leave().await;
-                }
-                token.cancel();
-            })
-            .await
-            .context("the HTTP server failed")?;
+        let limits = ConnectionLimits {
+            header_read_timeout: state.settings.header_read_timeout,
+            max_header_bytes: state.settings.max_header_bytes,
+        };
+        serve(listener, router, limits, async move {
+            shutdown.await;
+            // The others hear this instance's users leave before its sockets close.
+            if let Some(cluster) = cluster {
+                cluster.leave().await;
+            }
+            token.cancel();
+        })
+        .await
+        .context("the HTTP server failed")?;
         state.shutdown.cancel();
         state.tasks.close();
         if tokio::time::timeout(TASK_DRAIN_TIMEOUT, state.tasks.wait()).await.is_err() {

@@ -1,5 +1,6 @@
 //! Rate limits for logins, password-reset requests, code submissions and registrations, per
-//! address and per client IP; for chat messages and typing, per user.
+//! address and per client IP; for chat messages and typing, per user; for every request to
+//! `/graphql`, per client IP.
 //!
 //! In-process by default (governor). With Redis the account limits (logins, resets, codes,
 //! registrations) are counted there, with the same algorithm (GCRA) and quotas, so N
@@ -66,6 +67,7 @@ pub struct RateLimits {
     register_per_ip: Limit<IpAddr>,
     message_per_user: Limit<Uuid>,
     typing_per_user: Limit<Uuid>,
+    requests_per_ip: Limit<IpAddr>,
 }
 
 impl RateLimits {
@@ -83,6 +85,7 @@ impl RateLimits {
             register_per_ip: Limit::per_minute(settings.register_per_ip),
             message_per_user: Limit::per_minute(settings.message_per_user),
             typing_per_user: Limit::per_minute(settings.typing_per_user),
+            requests_per_ip: Limit::per_minute(settings.requests_per_ip),
         }
     }
 
@@ -171,6 +174,16 @@ impl RateLimits {
         self.typing_per_user.check(&user_id)
     }
 
+    /// One request to `/graphql` from `ip`. Per instance, even with Redis: a flood is
+    /// refused where it lands without a round trip on every request, and a balancer spreads
+    /// one client over N instances at N times the rate at most.
+    pub fn request(&self, ip: IpAddr) -> Result<(), AppError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.requests_per_ip.check(&ip)
+    }
+
     /// Drops the state of keys that are back to a full burst, so memory follows live traffic.
     pub fn forget_idle(&self) {
         self.login_per_address.forget_idle();
@@ -182,5 +195,6 @@ impl RateLimits {
         self.register_per_ip.forget_idle();
         self.message_per_user.forget_idle();
         self.typing_per_user.forget_idle();
+        self.requests_per_ip.forget_idle();
     }
 }

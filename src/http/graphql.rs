@@ -93,6 +93,21 @@ fn request_error(status: StatusCode, media: MediaType, message: &str) -> Respons
     response
 }
 
+/// What a body nested past serde_json's recursion limit gets. That limit (128 levels) is
+/// what bounds the nesting of a request's variables; their size is bounded by
+/// `MAX_BODY_BYTES` (and a socket's 64 KiB message limit).
+const TOO_DEEP: &str = "The request nests arrays and objects more than 128 levels deep.";
+
+/// serde_json reports its recursion limit as a syntax error; only the message tells it apart.
+fn is_too_deep(error: &serde_json::Error) -> bool {
+    error.to_string().starts_with("recursion limit exceeded")
+}
+
+/// The answer to a body that does not parse as JSON.
+fn invalid_json(error: &serde_json::Error) -> &'static str {
+    if is_too_deep(error) { TOO_DEEP } else { "The request body is not valid JSON." }
+}
+
 fn not_acceptable() -> Response {
     request_error(
         StatusCode::NOT_ACCEPTABLE,
@@ -180,7 +195,7 @@ pub async fn post(
             );
         }
         Ok(_) => return request_error(StatusCode::BAD_REQUEST, media, "The request body must be a JSON object."),
-        Err(_) => return request_error(StatusCode::BAD_REQUEST, media, "The request body is not valid JSON."),
+        Err(error) => return request_error(StatusCode::BAD_REQUEST, media, invalid_json(&error)),
     };
     match params_from_object(object) {
         Ok(params) => {
@@ -233,6 +248,7 @@ async fn get_query(
             // Structured parameters travel JSON-encoded in the URL.
             "variables" | "extensions" => match serde_json::from_str::<Value>(&value) {
                 Ok(parsed) => parsed,
+                Err(error) if is_too_deep(&error) => return request_error(StatusCode::BAD_REQUEST, media, TOO_DEEP),
                 Err(_) => {
                     return request_error(StatusCode::BAD_REQUEST, media, &format!("`{name}` must be JSON-encoded."));
                 }

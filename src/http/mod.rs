@@ -5,6 +5,8 @@ pub mod client_ip;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
+pub mod request_limit;
+pub mod serve;
 
 use axum::{
     Extension, Router,
@@ -31,7 +33,12 @@ pub fn router(state: AppState) -> Router {
     let schema = build_schema(&state);
     let settings = state.settings.clone();
     let mut routes = Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route(
+            "/graphql",
+            get(graphql::get)
+                .post(graphql::post)
+                .layer(middleware::from_fn_with_state(state.clone(), request_limit::limit_requests_per_ip)),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render));

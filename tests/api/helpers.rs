@@ -82,6 +82,8 @@ async fn spawn_app_with_sink(sink: SmtpSink, configure: impl FnOnce(&mut Setting
     // Suites register several users from one address; the registration limit itself is
     // tested with its own setting.
     settings.rate_limits.register_per_ip = 1000;
+    // Likewise every request comes from 127.0.0.1; the per-IP request limit has its own test.
+    settings.rate_limits.requests_per_ip = 1_000_000;
     settings.smtp_url = Some(sink.url().parse().expect("the sink's URL is valid"));
     // Retries come quickly. The worker wakes on `mail_wakeup` and when a retry falls due, so
     // the poll is only a safety net: a long one keeps idle workers silent (statement-count

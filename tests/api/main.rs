@@ -10,6 +10,7 @@ mod error_codes;
 mod feed;
 mod feed_writes;
 mod helpers;
+mod http_bounds;
 mod http_protocol;
 mod introspection;
 mod limits;
