@@ -1,18 +1,19 @@
 //! How a queued mail leaves the server: over SMTP with lettre when `SMTP_URL` is set, or into
 //! the log when it is not (development: codes are read from the log). The worker in
 //! [`super::worker`] decides when to send and what a failure means for the row; this module
-//! only sends one mail and says whether a failure is worth retrying.
+//! only sends one mail and says whether a failure is worth retrying. The SMTP client itself
+//! (connections, their reuse, stale ones) is [`super::smtp`].
 
 use std::time::Duration;
 
 use lettre::{
-    AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor,
+    Message,
     address::AddressError,
     message::{Mailbox, header::ContentType},
 };
 use url::Url;
 
-use super::OutgoingMail;
+use super::{OutgoingMail, smtp::Relay};
 use crate::config::Settings;
 
 /// Why a transport could not be built from the settings. Neither message holds a password.
@@ -26,13 +27,13 @@ pub enum TransportError {
         /// What lettre found wrong with it.
         source: AddressError,
     },
-    /// lettre refused `SMTP_URL` (an unknown `tls=` value, no host).
-    #[error("SMTP_URL ({endpoint}) cannot be used: {source}")]
+    /// `SMTP_URL` cannot be used (an unknown `tls=` value, no host).
+    #[error("SMTP_URL ({endpoint}) cannot be used: {reason}")]
     SmtpUrl {
         /// The URL's scheme, host and port: never its credentials.
         endpoint: String,
-        /// lettre's reason.
-        source: lettre::transport::smtp::Error,
+        /// Why, without the credentials.
+        reason: String,
     },
 }
 
@@ -57,10 +58,10 @@ pub struct Transport {
 }
 
 enum Kind {
-    /// lettre's pooled SMTP client: connections are reused between mails, so a burst of
-    /// mail does not pay a TLS handshake per message.
+    /// One SMTP relay; a connection is reused between mails, so a burst of mail does not
+    /// pay a TLS handshake per message. Boxed: its TLS settings are large and `Log` is empty.
     Smtp {
-        mailer: AsyncSmtpTransport<Tokio1Executor>,
+        relay: Box<Relay>,
         /// `smtp://host:port`, for logs.
         endpoint: String,
     },
@@ -69,8 +70,7 @@ enum Kind {
 }
 
 impl Transport {
-    /// Builds the transport the settings describe. Call inside the Tokio runtime: lettre's
-    /// connection pool starts a task of its own.
+    /// Builds the transport the settings describe. Nothing connects until the first mail.
     pub fn from_settings(settings: &Settings) -> Result<Self, TransportError> {
         let from = settings
             .mail_from
@@ -81,13 +81,11 @@ impl Transport {
             None => Kind::Log,
             Some(url) => {
                 let endpoint = endpoint(url);
-                // lettre reads host, port, credentials and `tls=` from the URL itself; its
-                // timeout bounds each connect, read and write of a delivery.
-                let mailer = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
-                    .map_err(|source| TransportError::SmtpUrl { endpoint: endpoint.clone(), source })?
-                    .timeout(Some(send_timeout))
-                    .build();
-                Kind::Smtp { mailer, endpoint }
+                // The connect time limit is the only one lettre applies (and only to TCP);
+                // `send` bounds the greeting, every command and every reply as one delivery.
+                let relay = Relay::from_url(url, send_timeout)
+                    .map_err(|reason| TransportError::SmtpUrl { endpoint: endpoint.clone(), reason })?;
+                Kind::Smtp { relay: Box::new(relay), endpoint }
             }
         };
         Ok(Self { from, send_timeout, kind })
@@ -115,8 +113,10 @@ impl Transport {
                 );
                 Ok(())
             }
-            Kind::Smtp { mailer, .. } => match tokio::time::timeout(self.send_timeout, mailer.send(message)).await {
-                Ok(Ok(_accepted)) => Ok(()),
+            Kind::Smtp { relay, .. } => match tokio::time::timeout(self.send_timeout, relay.send_message(&message))
+                .await
+            {
+                Ok(Ok(())) => Ok(()),
                 // A 5xx reply refuses this mail for good; everything else (no connection, a
                 // timeout, a TLS hiccup, a 4xx reply) may pass on a later attempt.
                 Ok(Err(error)) if error.is_permanent() => Err(SendError::Permanent(error.to_string())),
@@ -128,10 +128,10 @@ impl Transport {
         }
     }
 
-    /// Closes the pooled SMTP connections and stops lettre's pool task. Nothing to do for the log.
+    /// Closes the idle SMTP connection, if any. Nothing to do for the log.
     pub async fn shutdown(&self) {
-        if let Kind::Smtp { mailer, .. } = &self.kind {
-            mailer.shutdown().await;
+        if let Kind::Smtp { relay, .. } = &self.kind {
+            relay.close().await;
         }
     }
 
