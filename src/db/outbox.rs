@@ -16,7 +16,8 @@ use super::entities::mail_outbox::{self, Column};
 pub const PENDING: &str = "pending";
 /// A row the SMTP server accepted.
 pub const SENT: &str = "sent";
-/// A row given up on: refused for good, or out of attempts.
+/// A row given up on: refused for good, out of attempts, or superseded by a newer code
+/// mail past `MAX_PENDING_MAILS_PER_ADDRESS` (`last_error` says which).
 pub const ABANDONED: &str = "abandoned";
 
 /// The ids of pending rows that are due at `now`, oldest first, at most `limit`.
@@ -114,6 +115,70 @@ pub async fn abandon(conn: &impl ConnectionTrait, id: Uuid, error: &str) -> Resu
         .exec(conn)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+/// Addresses with more than `bound` pending rows, at most `limit` of them.
+pub async fn crowded_recipients(conn: &impl ConnectionTrait, bound: u32, limit: u64) -> Result<Vec<String>, DbErr> {
+    mail_outbox::Entity::find()
+        .select_only()
+        .column(Column::Recipient)
+        .filter(Column::Status.eq(PENDING))
+        .group_by(Column::Recipient)
+        .having(Column::Id.count().gt(i64::from(bound)))
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// The id and subject of every pending row to `recipient`, oldest first.
+pub async fn pending_to(conn: &impl ConnectionTrait, recipient: &str) -> Result<Vec<(Uuid, String)>, DbErr> {
+    mail_outbox::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::Subject)
+        .filter(Column::Status.eq(PENDING))
+        .filter(Column::Recipient.eq(recipient))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// Gives up the rows `ids` that are still pending without sending them, keeping `reason`
+/// as their `last_error`; returns how many it gave up. `attempts` is left as it is: no
+/// delivery was tried.
+pub async fn give_up(conn: &impl ConnectionTrait, ids: &[Uuid], reason: &str) -> Result<u64, DbErr> {
+    let result = mail_outbox::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(ABANDONED))
+        .col_expr(Column::LastError, Expr::value(reason))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::Status.eq(PENDING))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Gives up the pending rows to `recipient` with `subject` queued before `before`, keeping
+/// `reason` as their `last_error`; returns how many it gave up.
+pub async fn give_up_older(
+    conn: &impl ConnectionTrait,
+    recipient: &str,
+    subject: &str,
+    before: DateTime<Utc>,
+    reason: &str,
+) -> Result<u64, DbErr> {
+    let result = mail_outbox::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(ABANDONED))
+        .col_expr(Column::LastError, Expr::value(reason))
+        .filter(Column::Recipient.eq(recipient))
+        .filter(Column::Subject.eq(subject))
+        .filter(Column::CreatedAt.lt(before))
+        .filter(Column::Status.eq(PENDING))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// The pending rows at a glance: how many, and when the earliest falls due.

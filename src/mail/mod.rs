@@ -2,6 +2,7 @@
 //! what the mail announces; the worker in [`worker`] delivers it with retries, so no mail is
 //! sent on the request path and none is lost to a crash or an SMTP outage.
 
+pub mod bound;
 pub mod smtp;
 pub mod templates;
 pub mod transport;

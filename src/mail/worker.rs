@@ -15,8 +15,13 @@
 //! transient one (no connection, a timeout, 4xx) retries after an exponential back-off with
 //! jitter, until `MAIL_MAX_ATTEMPTS` attempts have failed.
 //!
-//! Metrics: `mail_sent_total`, `mail_retries_total`, `mail_abandoned_total`, and the gauge
-//! `mail_pending`, recounted at start-up, at each poll and whenever a pass changed what is due.
+//! Before a pass that may find new mail (a wake-up, a poll, start-up), it applies the
+//! per-address bound of [`super::bound`]; after delivering a code mail, it gives up the older
+//! pending ones of its kind to that address (no dead code arrives after the live one).
+//!
+//! Metrics: `mail_sent_total`, `mail_retries_total`, `mail_abandoned_total`,
+//! `mail_superseded_total`, and the gauge `mail_pending`, recounted at start-up, at each poll
+//! and whenever a pass changed what is due.
 //!
 //! If the transport cannot be built (a malformed `MAIL_FROM`, an unusable `SMTP_URL`),
 //! [`spawn`] logs the reason and starts nothing: queued mail stays pending, untouched, until
@@ -82,15 +87,23 @@ async fn run(state: AppState, transport: Transport) {
                 None => std::future::pending().await,
             }
         };
-        // The first tick completes at once: the start-up pass.
-        let polled = tokio::select! {
+        // The first tick completes at once: the start-up pass. `polled`: a tick; `fresh`:
+        // mail may have been queued since the last pass (a retry falling due adds none).
+        let (polled, fresh) = tokio::select! {
             biased;
             () = state.shutdown.cancelled() => break,
-            () = state.mail_wakeup.notified() => false,
-            _ = ticks.tick() => true,
-            () = due => false,
+            () = state.mail_wakeup.notified() => (false, true),
+            _ = ticks.tick() => (true, true),
+            () = due => (false, false),
         };
         let started = Instant::now();
+        if fresh {
+            // A failure here delays no mail: the pass below runs anyway, and the next
+            // wake-up or poll tries the bound again.
+            if let Err(error) = super::bound::enforce(&state.db, state.settings.mail.max_pending_per_address).await {
+                tracing::warn!(error = format!("{error:#}"), "mail: applying the pending-mail bound failed");
+            }
+        }
         let pass = match deliver_due(&state, &transport).await {
             Ok(pass) => pass,
             Err(error) => {
@@ -234,6 +247,11 @@ async fn deliver_one(state: &AppState, transport: &Transport, id: Uuid) -> anyho
     let attempt = u32::try_from(row.attempts).unwrap_or(0).saturating_add(1);
     match result {
         Ok(()) => {
+            // Before the `sent` mark, which stays the last write for a mail (tests wait for
+            // it). A failure here only leaves an older code mail to be sent after this one.
+            if let Err(error) = super::bound::after_delivery(&state.db, &mail, row.created_at).await {
+                tracing::warn!(error = format!("{error:#}"), "mail: giving up overtaken code mail failed");
+            }
             db::outbox::mark_sent(&state.db, id, db::now()).await.context("marking mail sent")?;
             metrics::counter!("mail_sent_total").increment(1);
             tracing::debug!(%id, attempt, transport = transport.describe(), "mail: delivered");
