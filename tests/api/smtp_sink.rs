@@ -194,6 +194,13 @@ impl Handler for Recorder {
     }
 }
 
+/// A message received by another test server (the fault sink of `faults::smtp_faults`),
+/// decoded as this sink decodes its own: `from` and `to` from the envelope, `raw` as sent
+/// after `DATA`, dot-unstuffed.
+pub fn received(from: String, to: Vec<String>, raw: String) -> ReceivedMail {
+    parse(from, to, raw)
+}
+
 /// Splits a received message into its decoded subject and body.
 fn parse(from: String, to: Vec<String>, raw: String) -> ReceivedMail {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw.as_str(), ""));
