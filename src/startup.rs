@@ -14,8 +14,8 @@ use crate::{
     cluster::{Cluster, Parts},
     config::Settings,
     db,
-    http::serve::{ConnectionLimits, serve},
     graphql::admission::Admission,
+    http::serve::{ConnectionLimits, serve},
     realtime::{broker::Broker, presence::RoomPresence, registry::Registry, typing::Typing},
     seed,
     sessions::{self, events::SessionEvents},
@@ -113,10 +113,19 @@ pub fn spawn_background_tasks(state: &AppState) {
 impl Application {
     /// Builds the state and binds the listener (port 0 picks a free port).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_schema(settings, crate::graphql::build_schema).await
+    }
+
+    /// [`Application::build`] serving the schema `schema` makes from the state: an embedder
+    /// adds extensions of its own this way (the tests inject faults through one).
+    pub async fn build_with_schema(
+        settings: Settings,
+        schema: impl FnOnce(&AppState) -> crate::graphql::AppSchema,
+    ) -> anyhow::Result<Self> {
         let address = SocketAddr::new(settings.host, settings.port);
         let state = build_state(settings).await?;
         let listener = TcpListener::bind(address).await.with_context(|| format!("could not listen on {address}"))?;
-        let router = crate::http::router(state.clone());
+        let router = crate::http::router_with_schema(state.clone(), schema(&state));
         spawn_background_tasks(&state);
         Ok(Self { listener, router, state })
     }

@@ -15,6 +15,12 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 
 /// The schema with its state, limits and production switches.
 pub fn build_schema(state: &AppState) -> AppSchema {
+    schema_builder(state).finish()
+}
+
+/// What [`build_schema`] finishes, for an embedder that adds an extension before finishing
+/// it (the tests inject faults this way; see `http::router_with_schema`).
+pub fn schema_builder(state: &AppState) -> SchemaBuilder<Query, Mutation, Subscription> {
     let limits = &state.settings.query_limits;
     // Depth is checked before a request runs (`limits.rs`), where introspection can count as
     // one level; async-graphql's own depth limit counts every level of it.
@@ -22,7 +28,7 @@ pub fn build_schema(state: &AppState) -> AppSchema {
     if !state.settings.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
-    builder.finish()
+    builder
 }
 
 /// What async-graphql answers to `__schema { description }`, for every schema: a fixed

@@ -26,11 +26,23 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{config::Settings, graphql::build_schema, state::AppState};
+use crate::{
+    config::Settings,
+    error::AppError,
+    graphql::{AppSchema, build_schema},
+    state::AppState,
+};
 
 /// The application's routes and middleware, ready to serve. Tests call this too.
 pub fn router(state: AppState) -> Router {
     let schema = build_schema(&state);
+    router_with_schema(state, schema)
+}
+
+/// [`router`] serving `schema`, which an embedder built with extensions of its own from
+/// [`crate::graphql::schema::schema_builder`] (the tests inject faults this way). Clients
+/// have no way to add one.
+pub fn router_with_schema(state: AppState, schema: AppSchema) -> Router {
     let settings = state.settings.clone();
     let mut routes = Router::new()
         .route(
@@ -70,10 +82,25 @@ pub fn router(state: AppState) -> Router {
                     tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = id.unwrap_or("-"))
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(CatchPanicLayer::new())
+                .layer(CatchPanicLayer::custom(panic_response))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout)),
         )
         .with_state(state)
+}
+
+/// What a request whose handler panicked gets: 500 with a GraphQL error body
+/// (`INTERNAL_SERVER_ERROR`, nothing internal in the message), as any other internal error
+/// reads, instead of tower-http's plain-text 500. The panic hook (`telemetry`) has already
+/// logged the panic, with its location and inside the request's span, so it is not logged
+/// again here.
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let error = AppError::Internal(anyhow::anyhow!("a request handler panicked"));
+    let body =
+        serde_json::json!({ "errors": [{ "message": error.message(), "extensions": { "code": error.code() } }] });
+    let mut response = (StatusCode::INTERNAL_SERVER_ERROR, body.to_string()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    response
 }
 
 /// CORS per `ALLOWED_ORIGINS`: the listed origins; any origin in development when unset;

@@ -37,6 +37,9 @@ pub const TOO_MANY_INITS: ProtocolClose = ProtocolClose { code: 4429, reason: "T
 pub const TOO_BIG: ProtocolClose = ProtocolClose { code: 1009, reason: "Message too big" };
 /// 1001: the peer stopped answering pings.
 pub const KEEPALIVE_TIMEOUT: ProtocolClose = ProtocolClose { code: 1001, reason: "Keepalive timeout" };
+/// 1011: the socket's own task failed (a panic outside any one operation). The reason says
+/// nothing of the cause, which is logged.
+pub const INTERNAL_ERROR: ProtocolClose = ProtocolClose { code: 1011, reason: "Internal server error" };
 
 /// A close frame's reason may hold at most 123 bytes (RFC 6455, 5.5).
 const MAX_REASON_BYTES: usize = 123;
@@ -167,6 +170,13 @@ fn push_json_string(text: &mut String, value: &str) {
 pub fn error_text(id: &str, errors: &str) -> String {
     let id = serde_json::to_string(id).unwrap_or_else(|_| "\"\"".to_string());
     format!(r#"{{"id":{id},"type":"error","payload":{errors}}}"#)
+}
+
+/// The `errors` of an operation that failed inside the server (its task panicked): the same
+/// sentence and code as every other internal error, nothing of the cause.
+pub fn internal_errors() -> String {
+    let error = crate::error::AppError::Internal(anyhow::anyhow!("an operation panicked"));
+    serde_json::json!([{ "message": error.message(), "extensions": { "code": error.code() } }]).to_string()
 }
 
 /// The token of a connection_init payload: `authorization`, `Authorization` or `token`.

@@ -10,10 +10,17 @@
 //! requests in one `select!`. While a send waits on a slow client nothing else is read from
 //! the operations, so their broker subscriptions fill up to their bound and report `Lagged`,
 //! which closes the socket as a slow consumer: memory never grows with a client's backlog.
+//!
+//! A panic stays inside the socket it happened in. One in an operation (a resolver, a
+//! rendering) ends that operation with a graphql-ws `error` (`INTERNAL_SERVER_ERROR`) and the
+//! socket goes on; one in the socket's own code closes that socket with 1011. Either way the
+//! panic hook (`telemetry`) has logged it once, and every other socket is untouched: each is
+//! a task of its own.
 
 use std::{
     future::poll_fn,
     num::NonZeroU32,
+    panic::AssertUnwindSafe,
     sync::{Arc, LazyLock},
     time::{Duration, Instant},
 };
@@ -137,9 +144,20 @@ async fn serve(opened: Box<Opened>) {
     } else if socket.protocol().is_none_or(|protocol| protocol.as_bytes() != protocol::SUBPROTOCOL.as_bytes()) {
         close(&mut socket, protocol::SUBPROTOCOL_NOT_ACCEPTABLE.code, protocol::SUBPROTOCOL_NOT_ACCEPTABLE.reason).await
     } else {
-        match Box::pin(initialise(&mut socket, &state)).await {
-            Ok(accepted) => Box::new(Connection::new(socket, state, schema, client, accepted)).run().await,
-            Err(ending) => ending,
+        // The socket is borrowed, not moved, into what may panic, so it is still here to
+        // carry the 1011 close afterwards.
+        match AssertUnwindSafe(Box::pin(initialise(&mut socket, &state))).catch_unwind().await {
+            Ok(Ok(accepted)) => {
+                let mut connection = Box::new(Connection::new(socket, state, schema, client, accepted));
+                let ending = match AssertUnwindSafe(connection.run()).catch_unwind().await {
+                    Ok(ending) => ending,
+                    Err(_panic) => protocol_close(&mut connection.socket, protocol::INTERNAL_ERROR).await,
+                };
+                connection.end_operations();
+                ending
+            }
+            Ok(Err(ending)) => ending,
+            Err(_panic) => protocol_close(&mut socket, protocol::INTERNAL_ERROR).await,
         }
     };
     tracing::debug!(?ending, "socket closed");
@@ -148,6 +166,18 @@ async fn serve(opened: Box<Opened>) {
         Ending::PeerGone => "peer".to_string(),
     };
     metrics::counter!("ws_connections_closed_total", "code" => code).increment(1);
+}
+
+/// `operation`, ended by an `error` (`INTERNAL_SERVER_ERROR`) if polling it panics.
+///
+/// The operation's state is dropped with it after the panic. What it shares with others
+/// stays usable: every std mutex of the server recovers from poisoning
+/// (`PoisonError::into_inner`), and its broker listener unsubscribes on drop.
+fn guarded(operation: OperationStream) -> OperationStream {
+    AssertUnwindSafe(operation)
+        .catch_unwind()
+        .map(|polled| polled.unwrap_or_else(|_panic| Outgoing::Error(protocol::internal_errors())))
+        .boxed()
 }
 
 /// Sends a close frame (best effort: the peer may be gone) and reports the ending.
@@ -352,7 +382,14 @@ impl Connection {
         self.registration.handle()
     }
 
-    async fn run(mut self: Box<Self>) -> Ending {
+    /// Counts the operations still running as ended: the socket is gone.
+    fn end_operations(&self) {
+        for _ in self.operations.keys() {
+            self.handle().operation_ended();
+        }
+    }
+
+    async fn run(&mut self) -> Ending {
         let interval = self.state.settings.keepalive_interval;
         // The waits that last the socket's life are made once, not on every turn of the loop:
         // each wake of an idle socket then costs a poll, not a new registration with a lock.
@@ -369,7 +406,7 @@ impl Connection {
         tokio::pin!(session_end);
         // Shutdown reaches the socket as a close request (the registry closes every socket),
         // so no wait on the application-wide token is polled on each wake.
-        let ending = loop {
+        loop {
             let turn = tokio::select! {
                 biased;
                 reason = &mut close_wanted => Turn::Close(reason),
@@ -398,11 +435,7 @@ impl Connection {
             if let Some(ending) = ended {
                 break ending;
             }
-        };
-        for _ in self.operations.keys() {
-            self.handle().operation_ended();
         }
-        ending
     }
 
     /// Pings the client, or drops it when it answered nothing for two intervals.
@@ -519,9 +552,15 @@ impl Connection {
             .map(|()| Ending::PeerGone)
     }
 
-    /// Starts an operation; its messages arrive through `operations`. Subscriptions run as
-    /// live subscriptions (see `graphql::live`), queries and mutations with async-graphql.
+    /// Starts an operation; its messages arrive through `operations`, a panic while it runs
+    /// caught as its last (see [`guarded`]).
     fn start(&self, payload: RequestParams) -> OperationStream {
+        guarded(self.prepare(payload))
+    }
+
+    /// An operation's messages. Subscriptions run as live subscriptions (see
+    /// `graphql::live`), queries and mutations with async-graphql.
+    fn prepare(&self, payload: RequestParams) -> OperationStream {
         let limits = self.state.settings.query_limits.clone();
         match self.state.admission.admit(payload) {
             Err(error) => {

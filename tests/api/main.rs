@@ -7,6 +7,7 @@ mod cluster;
 mod connections;
 mod contacts;
 mod error_codes;
+mod faults;
 mod feed;
 mod feed_writes;
 mod helpers;
