@@ -48,7 +48,9 @@ impl Username {
         let name = raw.trim();
         let length = name.chars().count();
         if !(3..=32).contains(&length) {
-            return Err(ValidationError(format!("A username has 3 to 32 characters; \"{name}\" has {length}.")));
+            // The name is quoted back only while short: a long one would make the message as long.
+            let this_one = if length <= 64 { format!("\"{name}\"") } else { "this one".to_string() };
+            return Err(ValidationError(format!("A username has 3 to 32 characters; {this_one} has {length}.")));
         }
         if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
             return Err(ValidationError(

@@ -11,7 +11,7 @@ use async_graphql::{
 use super::{
     document::RequestParams,
     errors::{BAD_REQUEST, PARSE_FAILED, refusal, with_code},
-    limits::{check_document, check_length},
+    limits::{check_document, check_length, check_nesting},
     persisted::{Lookup, PersistedQueries},
     variables::InputTypes,
 };
@@ -70,6 +70,7 @@ impl Admission {
             return Err(refusal(BAD_REQUEST, "The request has no `query`: send the GraphQL document as a string."));
         }
         check_length(&params.query, &self.limits)?;
+        check_nesting(&params.query)?;
         let document = async_graphql::parser::parse_query(&params.query)
             .map_err(|error| with_code(ServerError::new(error.to_string(), error.positions().next()), PARSE_FAILED))?;
         check_document(&document, &self.limits, self.introspection)?;

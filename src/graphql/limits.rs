@@ -51,6 +51,64 @@ pub fn check_length(query: &str, limits: &QueryLimits) -> Result<(), ServerError
     Ok(())
 }
 
+/// How deep brackets (`{`, `[`, `(`) may nest in a document, checked before parsing.
+///
+/// The parser descends once per bracket, so a document nested a few thousand levels deep
+/// (15,000 characters of `[` fit in `MAX_QUERY_LENGTH`) exhausts the stack and aborts the
+/// process before any limit is measured. The bound sits well above what the other limits let
+/// through (the parser itself refuses selection sets nested past 64, introspection queries
+/// nest about 15) and well below what the stack holds.
+pub const MAX_NESTING: usize = 128;
+
+/// Refuses `query` before parsing when its brackets nest deeper than [`MAX_NESTING`]. Strings,
+/// block strings and comments are skipped, as the parser skips them.
+pub fn check_nesting(query: &str) -> Result<(), ServerError> {
+    let nesting = nesting(query);
+    if nesting > MAX_NESTING {
+        return Err(limit_error(format!(
+            "The query nests brackets more than {MAX_NESTING} levels deep; the limit is {MAX_NESTING}."
+        )));
+    }
+    Ok(())
+}
+
+/// The deepest nesting of brackets in `query`, counted up to one past [`MAX_NESTING`].
+fn nesting(query: &str) -> usize {
+    let bytes = query.as_bytes();
+    let (mut depth, mut deepest, mut at) = (0_usize, 0_usize, 0);
+    while at < bytes.len() && deepest <= MAX_NESTING {
+        match bytes[at] {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            b'#' => {
+                while at < bytes.len() && !matches!(bytes[at], b'\n' | b'\r') {
+                    at += 1;
+                }
+            }
+            b'"' if bytes[at..].starts_with(b"\"\"\"") => {
+                at += 3;
+                while at < bytes.len() && !bytes[at..].starts_with(b"\"\"\"") {
+                    // `\"""` is an escaped delimiter inside a block string.
+                    at += if bytes[at..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                }
+                at += 2;
+            }
+            b'"' => {
+                at += 1;
+                while at < bytes.len() && !matches!(bytes[at], b'"' | b'\n' | b'\r') {
+                    at += if bytes[at] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    deepest
+}
+
 /// Checks a parsed document against the limits. `introspection` false refuses `__schema` and
 /// `__type`: async-graphql's own switch answers them with a silent null, which breaks their
 /// non-null type.
@@ -275,6 +333,16 @@ mod tests {
             "{ __type(name: \"Post\") { ...T } } fragment T on __Type { ofType { ofType { ofType { name } } } }",
         );
         assert_eq!(chain.type_depth, 3, "through a fragment");
+    }
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_and_comments() {
+        assert_eq!(nesting("{ a(x: [[1]]) { b } }"), 4);
+        assert_eq!(nesting("{ a(x: \"{{{[[[\\\"{{\") # {{{{\n }"), 2);
+        assert_eq!(nesting("{ a(x: \"\"\"{{{ \\\"\"\" {{{ \"\"\") }"), 2);
+        assert_eq!(nesting(&"[".repeat(10_000)), MAX_NESTING + 1, "counting stops past the bound");
+        assert!(check_nesting(&format!("{}{}", "{a".repeat(MAX_NESTING), "}".repeat(MAX_NESTING))).is_ok());
+        assert!(check_nesting(&"{a".repeat(MAX_NESTING + 1)).is_err());
     }
 
     #[test]

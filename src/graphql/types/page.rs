@@ -2,7 +2,7 @@
 
 use async_graphql::SimpleObject;
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{TimeZone, Utc};
+use chrono::{Datelike as _, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::{db::feed::FeedPosition, error::AppError};
@@ -52,7 +52,13 @@ pub fn decode_cursor(kind: &str, cursor: &str) -> Result<FeedPosition, AppError>
         return Err(invalid());
     }
     let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let created_at = Utc.timestamp_micros(micros).single().ok_or_else(invalid)?;
+    // A moment outside the years 1 to 9999 is no row's, and PostgreSQL cannot even compare
+    // one far outside them: it would fail the query instead of refusing the cursor.
+    let created_at = Utc
+        .timestamp_micros(micros)
+        .single()
+        .filter(|created_at| (1..=9999).contains(&created_at.year()))
+        .ok_or_else(invalid)?;
     let id = Uuid::parse_str(id).map_err(|_| invalid())?;
     Ok(FeedPosition { created_at, id })
 }
@@ -76,6 +82,7 @@ mod tests {
             ("not base64!".to_string(), "not base64"),
             (URL_SAFE_NO_PAD.encode("post:abc:def"), "fields that do not parse"),
             (URL_SAFE_NO_PAD.encode("post"), "missing fields"),
+            (URL_SAFE_NO_PAD.encode(format!("post:{}:{}", i64::MIN / 2, position.id)), "a moment no row has"),
         ];
         for (cursor, reason) in cases {
             assert!(decode_cursor("post", &cursor).is_err(), "{reason}");
