@@ -54,6 +54,8 @@ impl TokenKeys {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["sub", "iat", "exp", "iss", "aud"]);
         validation.leeway = LEEWAY_SECONDS;
+        // `nbf` is checked when a token carries one (ours do not): one not valid yet is refused.
+        validation.validate_nbf = true;
         Self { encoding: EncodingKey::from_secret(&secret), decoding: DecodingKey::from_secret(&secret), validation }
     }
 
@@ -73,6 +75,11 @@ impl TokenKeys {
     /// What `token` names, if its signature, algorithm, issuer, audience and expiry hold.
     pub fn verify(&self, token: &str) -> Option<TokenSubject> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        // jsonwebtoken does not look at `iat`: a token issued later than now (past the skew
+        // tolerated) was signed by a clock that is wrong, and is not valid yet.
+        if data.claims.iat > Utc::now().timestamp().saturating_add(LEEWAY_SECONDS as i64) {
+            return None;
+        }
         Some(TokenSubject { user_id: data.claims.sub, session_id: data.claims.sid })
     }
 }

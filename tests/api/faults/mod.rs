@@ -7,3 +7,4 @@ mod mail_server;
 mod panics;
 mod smtp_faults;
 mod strategies;
+mod tokens;
