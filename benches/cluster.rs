@@ -60,10 +60,10 @@ mod client;
 mod instances;
 #[path = "support/proc_cpu.rs"]
 mod proc_cpu;
-// The cluster tests' proxy: one implementation of "Redis goes away" for both.
+// The tests' proxy: one implementation of "Redis goes away" for both.
 #[allow(dead_code)]
-#[path = "../tests/api/cluster/proxy.rs"]
-mod redis_proxy;
+#[path = "../tests/api/tcp_proxy.rs"]
+mod tcp_proxy;
 use client::{Ending, User, WAIT, create_room, graphql, keep_reading, login, open_socket, register, served_socket};
 use futures_util::{SinkExt as _, StreamExt as _, stream};
 use instances::{Instance, ScratchDatabase};

@@ -3,8 +3,8 @@
 //!
 //! The database is made fresh for the run ([`ScratchDatabase`]) and dropped at its end; each
 //! [`Instance`] is the release binary in a child process that reaches Redis through a
-//! [`RedisProxy`] of its own, so a benchmark can cut its Redis or SIGKILL it. A benchmark
-//! that uses this module declares the cluster tests' proxy (`tests/api/cluster/proxy.rs`) as `mod redis_proxy`.
+//! [`TcpProxy`] of its own, so a benchmark can cut its Redis or SIGKILL it. A benchmark
+//! that uses this module declares the tests' proxy (`tests/api/tcp_proxy.rs`) as `mod tcp_proxy`.
 
 use std::{
     fs,
@@ -17,7 +17,7 @@ use std::{
 use anyhow::{Context as _, bail, ensure};
 use sea_orm::{ConnectionTrait as _, Database};
 
-use crate::redis_proxy::RedisProxy;
+use crate::tcp_proxy::TcpProxy;
 
 /// How long an instance may take to answer `/readyz` with 200 after it starts.
 const READY_WITHIN: Duration = Duration::from_secs(60);
@@ -68,7 +68,7 @@ pub struct Instance {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     /// This instance's way to Redis.
-    pub proxy: RedisProxy,
+    pub proxy: TcpProxy,
     /// Where stdout and stderr go.
     log: PathBuf,
     /// The running process; `None` once killed.
@@ -84,7 +84,7 @@ impl Instance {
         redis_url: &url::Url,
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let proxy = RedisProxy::start(redis_address(redis_url)?).await;
+        let proxy = TcpProxy::start(redis_address(redis_url)?).await;
         let mut through_proxy = redis_url.clone();
         through_proxy.set_host(Some("127.0.0.1"))?;
         through_proxy.set_port(Some(proxy.port())).map_err(|()| anyhow::anyhow!("a redis URL has a port"))?;

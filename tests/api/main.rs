@@ -27,6 +27,7 @@ mod smtp_sink;
 mod startup;
 mod statement_count;
 mod stats;
+mod tcp_proxy;
 mod web_app;
 mod websocket_protocol;
 mod ws_client;

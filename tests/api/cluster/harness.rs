@@ -10,10 +10,8 @@ use tokio::{
     time::Instant,
 };
 
-use super::{
-    instances::{A, B, Cluster, redis_upstream},
-    proxy::RedisProxy,
-};
+use super::instances::{A, B, Cluster, redis_upstream};
+use crate::tcp_proxy::TcpProxy;
 
 /// How long the harness waits for a connection to show what it should.
 const WITHIN: Duration = Duration::from_secs(2);
@@ -28,7 +26,7 @@ async fn pings(stream: &mut TcpStream) -> bool {
 }
 
 /// A new connection through `proxy` answers a `PING`.
-async fn reachable(proxy: &RedisProxy) -> bool {
+async fn reachable(proxy: &TcpProxy) -> bool {
     match TcpStream::connect(("127.0.0.1", proxy.port())).await {
         Ok(mut stream) => pings(&mut stream).await,
         Err(_) => false,
@@ -38,7 +36,7 @@ async fn reachable(proxy: &RedisProxy) -> bool {
 #[tokio::test]
 async fn the_proxy_drops_live_connections_and_refuses_new_ones_until_restored() {
     let Some(upstream) = redis_upstream() else { return };
-    let proxy = RedisProxy::start(upstream).await;
+    let proxy = TcpProxy::start(upstream).await;
     let mut live = TcpStream::connect(("127.0.0.1", proxy.port())).await.expect("the proxy accepts");
     assert!(pings(&mut live).await, "Redis answers through the proxy");
     assert_eq!(proxy.live_connections(), 1);

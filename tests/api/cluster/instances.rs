@@ -1,6 +1,6 @@
 //! `Cluster`: several `townsquare serve` processes on one PostgreSQL database and one Redis,
 //! as a deployment behind a load balancer runs them. Each instance reaches Redis through a
-//! [`RedisProxy`] of its own, writes its log to a file, and can be killed (SIGKILL) and
+//! [`TcpProxy`] of its own, writes its log to a file, and can be killed (SIGKILL) and
 //! restarted on the same port. When a test fails, the tail of every instance's log is printed.
 
 use std::{
@@ -17,9 +17,10 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{proxy::RedisProxy, redis_keys::remove_keys};
+use super::redis_keys::remove_keys;
 use crate::{
     helpers::{TEST_JWT_SECRET, TEST_PASSWORD, TestDatabase, TestUser},
+    tcp_proxy::TcpProxy,
     ws_client::{GRAPHQL_TRANSPORT_WS, WsClient},
 };
 
@@ -59,7 +60,7 @@ pub struct Instance {
     /// `http://127.0.0.1:<port>`; the same after a restart.
     pub address: String,
     /// This instance's way to Redis.
-    pub proxy: RedisProxy,
+    pub proxy: TcpProxy,
     /// A plain HTTP client.
     pub client: reqwest::Client,
     /// Every variable the process gets (nothing else of the test's environment reaches it).
@@ -126,7 +127,7 @@ impl Cluster {
         let mut instances = Vec::with_capacity(count);
         for index in 0..count {
             let name = char::from(b'A' + u8::try_from(index).expect("a few instances")).to_string();
-            let proxy = RedisProxy::start(upstream).await;
+            let proxy = TcpProxy::start(upstream).await;
             let mut redis_url = redis.clone();
             redis_url.set_host(Some("127.0.0.1")).expect("a redis URL has a host");
             redis_url.set_port(Some(proxy.port())).expect("a redis URL has a port");

@@ -7,7 +7,7 @@
 //! that it skipped and passes, so a plain `cargo test` runs without either server.
 //!
 //! # Layout
-//! - [`proxy`]: the cuttable TCP proxy in front of Redis.
+//! - `crate::tcp_proxy`: the cuttable TCP proxy each instance reaches Redis through.
 //! - [`instances`]: `Cluster`, the server processes, their logs, kill and restart.
 //! - [`redis_keys`]: removes a test's keys from the shared Redis afterwards.
 //! - [`room`]: chat operations and a socket reader that runs in the background.
@@ -21,7 +21,6 @@ mod instances;
 mod nginx;
 mod node_failure;
 mod presence;
-mod proxy;
 mod rate_limits;
 mod redis_keys;
 mod redis_outage;

@@ -1,9 +1,10 @@
-//! A TCP proxy in front of the shared redis-server, one per instance, so a test can cut one
-//! instance's Redis (or every instance's) without touching the server other tests use.
+//! A TCP proxy a test can cut and restore, in front of a server other tests share: the
+//! cluster suite puts one before Redis for each instance, the faults suite one before
+//! PostgreSQL, so a test takes the server away from its own instances only.
 //!
 //! While cut, the proxy drops every live connection and every new one the moment it is
-//! accepted: to the instance this looks like Redis going away, and reconnect attempts fail
-//! until [`RedisProxy::restore`].
+//! accepted: to the instance this looks like the server going away (its pooled connections
+//! die mid-use), and reconnect attempts fail until [`TcpProxy::restore`].
 
 use std::{
     net::SocketAddr,
@@ -19,8 +20,8 @@ use tokio::{
     task::JoinHandle,
 };
 
-/// A proxy listening on `127.0.0.1:<port>`, forwarding to Redis; stopped when dropped.
-pub struct RedisProxy {
+/// A proxy listening on `127.0.0.1:<port>`, forwarding to one upstream; stopped when dropped.
+pub struct TcpProxy {
     /// The port instances connect to.
     port: u16,
     /// True while cut. A watch channel so every connection task sees a cut at once, and a
@@ -32,23 +33,23 @@ pub struct RedisProxy {
     accepting: JoinHandle<()>,
 }
 
-impl RedisProxy {
+impl TcpProxy {
     /// Starts a proxy on a free port of 127.0.0.1 that forwards to `upstream`.
-    pub async fn start(upstream: SocketAddr) -> RedisProxy {
+    pub async fn start(upstream: SocketAddr) -> TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("the proxy binds a free port");
         let port = listener.local_addr().expect("a bound listener has an address").port();
         let (cut, _) = watch::channel(false);
         let live = Arc::new(AtomicUsize::new(0));
         let accepting = tokio::spawn(accept(listener, upstream, cut.clone(), live.clone()));
-        RedisProxy { port, cut, live, accepting }
+        TcpProxy { port, cut, live, accepting }
     }
 
-    /// The port instances reach Redis through.
+    /// The port instances reach the upstream through.
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Drops every live connection and every new one until [`RedisProxy::restore`].
+    /// Drops every live connection and every new one until [`TcpProxy::restore`].
     pub fn cut(&self) {
         self.cut.send_replace(true);
     }
@@ -64,7 +65,7 @@ impl RedisProxy {
     }
 }
 
-impl Drop for RedisProxy {
+impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.cut();
         self.accepting.abort();
