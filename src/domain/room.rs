@@ -23,6 +23,9 @@ impl RoomName {
                 Self::MAX_CHARS
             )));
         }
+        if name.chars().any(char::is_control) {
+            return Err(ValidationError("A room name cannot contain control characters.".into()));
+        }
         Ok(RoomName(name.to_string()))
     }
 

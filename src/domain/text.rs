@@ -1,8 +1,8 @@
-//! Bodies of posts, comments and messages: trimmed, then 1 to N characters.
+//! Bodies of posts, comments and messages: trimmed, then 1 to N characters, with no NUL.
 
 use super::ValidationError;
 
-/// Trims `raw` and checks it has 1 to `max` characters.
+/// Trims `raw` and checks it has 1 to `max` characters and no NUL.
 fn bounded(raw: &str, what: &str, max: usize) -> Result<String, ValidationError> {
     let text = raw.trim();
     let length = text.chars().count();
@@ -11,6 +11,11 @@ fn bounded(raw: &str, what: &str, max: usize) -> Result<String, ValidationError>
     }
     if length > max {
         return Err(ValidationError(format!("{what} has at most {max} characters; this one has {length}.")));
+    }
+    // PostgreSQL's text cannot hold U+0000 (the insert would fail as an internal error),
+    // and no one types it. Other control characters (tabs, line breaks) are text.
+    if text.contains('\0') {
+        return Err(ValidationError(format!("{what} cannot contain the NUL character (U+0000).")));
     }
     Ok(text.to_string())
 }
@@ -54,5 +59,7 @@ mod tests {
         assert!(PostBody::parse(&"x".repeat(5001)).is_err(), "one past the limit");
         assert!(CommentBody::parse(&"x".repeat(2001)).is_err(), "comments stop at 2,000");
         assert!(MessageBody::parse(&"é".repeat(4000)).is_ok(), "characters, not bytes");
+        assert!(PostBody::parse("a\0b").is_err(), "PostgreSQL cannot store NUL");
+        assert!(CommentBody::parse("line\n\tnext").is_ok(), "line breaks and tabs are text");
     }
 }
