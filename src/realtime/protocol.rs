@@ -37,6 +37,9 @@ pub const TOO_MANY_INITS: ProtocolClose = ProtocolClose { code: 4429, reason: "T
 pub const TOO_BIG: ProtocolClose = ProtocolClose { code: 1009, reason: "Message too big" };
 /// 1001: the peer stopped answering pings.
 pub const KEEPALIVE_TIMEOUT: ProtocolClose = ProtocolClose { code: 1001, reason: "Keepalive timeout" };
+/// 1013: connection_init could not be checked because the database does not answer. Unlike
+/// 4403, graphql-ws clients retry it (with their back-off), and the token may well be valid.
+pub const TRY_AGAIN_LATER: ProtocolClose = ProtocolClose { code: 1013, reason: "Try again later" };
 /// 1011: the socket's own task failed (a panic outside any one operation). The reason says
 /// nothing of the cause, which is logged.
 pub const INTERNAL_ERROR: ProtocolClose = ProtocolClose { code: 1011, reason: "Internal server error" };

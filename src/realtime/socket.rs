@@ -47,6 +47,7 @@ use governor::{
 use crate::{
     auth::viewer,
     config::Settings,
+    error::AppError,
     graphql::{
         AppSchema,
         admission::Admitted,
@@ -270,8 +271,19 @@ async fn initialise(socket: &mut WebSocket, state: &AppState) -> Result<Accepted
             Ok(ClientMessage::Subscribe { .. }) => return Err(protocol_close(socket, protocol::UNAUTHORIZED).await),
             Ok(ClientMessage::ConnectionInit { payload }) => {
                 let token = protocol::init_token(payload.as_ref()).and_then(viewer::bearer_token);
-                let Ok(Some((viewer, session_ends_at))) = viewer::resolve_session(state, token).await else {
-                    return Err(protocol_close(socket, protocol::FORBIDDEN).await);
+                let (viewer, session_ends_at) = match viewer::resolve_session(state, token).await {
+                    Ok(Some(session)) => session,
+                    Ok(None) => return Err(protocol_close(socket, protocol::FORBIDDEN).await),
+                    // The database (or Redis) is away: the token may be fine, so the client
+                    // is told to come back rather than that it is refused.
+                    Err(AppError::ServiceUnavailable(cause)) => {
+                        tracing::warn!(error = ?cause, "connection_init: the session cannot be checked now");
+                        return Err(protocol_close(socket, protocol::TRY_AGAIN_LATER).await);
+                    }
+                    Err(error) => {
+                        tracing::error!(code = error.code(), "connection_init: checking the session failed");
+                        return Err(protocol_close(socket, protocol::INTERNAL_ERROR).await);
+                    }
                 };
                 let Some(registration) = state.registry.register(viewer.user_id, viewer.session_id) else {
                     let too_many = CloseReason::TOO_MANY;

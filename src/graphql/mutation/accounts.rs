@@ -157,14 +157,13 @@ impl AccountsMutation {
         let state = context::state(ctx)?;
         let email = Email::parse(&email).map_err(AppError::from)?;
         state.rate_limits.reset_request(email.as_str(), context::client(ctx).ip).await?;
+        // `true` promises the mail will be queued: with the database away it could not be,
+        // so the client hears SERVICE_UNAVAILABLE, for every address alike.
+        db::ping(&state.db).await.map_err(|error| AppError::ServiceUnavailable(error.into()))?;
         // The lookup, hashing and writes run after the answer, in a tracked task: the
         // answer's timing is the same whether or not the address has an account.
         let state = state.clone();
-        state.tasks.clone().spawn(async move {
-            if let Err(error) = issue_reset_code(&state, email.as_str()).await {
-                tracing::error!(error = ?error, "could not issue a password reset code");
-            }
-        });
+        state.tasks.clone().spawn(async move { issue_reset_code_retrying(&state, email.as_str()).await });
         Ok(true)
     }
 
@@ -211,6 +210,38 @@ async fn viewer_account(state: &AppState, user_id: Uuid) -> Result<user::Model, 
 }
 
 /// Emails a reset code when `email` has an account; does nothing visible otherwise.
+/// How long a reset code's issue keeps retrying while the database is away after the answer
+/// went out, before the request is given up (logged): a longer outage than this also fails
+/// the ping of any new request, so the user sees it and asks again.
+const RESET_ISSUE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// [`issue_reset_code`], retried with a doubling pause (from 250 ms) while the database does
+/// not answer, for at most [`RESET_ISSUE_PATIENCE`] or until shutdown.
+async fn issue_reset_code_retrying(state: &AppState, email: &str) {
+    let give_up_at = tokio::time::Instant::now() + RESET_ISSUE_PATIENCE;
+    let mut pause = std::time::Duration::from_millis(250);
+    loop {
+        match issue_reset_code(state, email).await {
+            Ok(()) => return,
+            Err(AppError::ServiceUnavailable(cause)) if tokio::time::Instant::now() + pause < give_up_at => {
+                tracing::warn!(error = ?cause, retry_in = ?pause, "password reset code: the database is away, retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = state.shutdown.cancelled() => {
+                        tracing::error!("password reset code not issued: shutting down while the database is away");
+                        return;
+                    }
+                }
+                pause = (pause * 2).min(std::time::Duration::from_secs(5));
+            }
+            Err(error) => {
+                tracing::error!(code = error.code(), error = ?error, "could not issue a password reset code");
+                return;
+            }
+        }
+    }
+}
+
 async fn issue_reset_code(state: &AppState, email: &str) -> Result<(), AppError> {
     let account = db::users::find_by_email(&state.db, email).await?;
     // The code is drawn and hashed either way, so the work done does not depend on the answer.

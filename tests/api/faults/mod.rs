@@ -4,6 +4,7 @@
 //! `database_cut` (taking its database away), `load` (writes and their answers) and `ledger`
 //! (holding the database to those answers).
 
+mod database_away;
 mod database_cut;
 mod database_outage;
 mod database_restart;
