@@ -77,7 +77,10 @@ async fn a_reset_request_while_the_database_is_away_is_answered_unavailable_neve
         if answer["data"]["requestPasswordReset"] == true {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the reset is not answered once the database is back: {answer}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reset is not answered once the database is back: {answer}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The `true` was kept: the reset mail is in the outbox.
