@@ -21,6 +21,17 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("ws_live_connections").set(live.connections as f64);
     metrics::gauge!("ws_live_subscriptions").set(live.subscriptions as f64);
     metrics::gauge!("ws_online_users").set(live.users as f64);
+    // Sizes of the in-memory structures that must shrink back when sockets close: a soak run
+    // (`cargo bench --bench soak`) watches them for leaks.
+    metrics::gauge!("ws_live_sessions").set(state.registry.sessions() as f64);
+    metrics::gauge!("ws_live_addresses").set(state.registry.addresses() as f64);
+    metrics::gauge!("ws_idle_queue_entries").set(state.registry.idle_queue() as f64);
+    metrics::gauge!("broker_topics").set(state.broker.topics() as f64);
+    metrics::gauge!("broker_listeners").set(state.broker.listeners_total() as f64);
+    metrics::gauge!("room_presence_rooms").set(state.room_presence.rooms() as f64);
+    metrics::gauge!("live_operations").set(state.live_operations.len() as f64);
+    // Every task of the runtime serving this request: sockets, requests, background work.
+    metrics::gauge!("tokio_alive_tasks").set(tokio::runtime::Handle::current().metrics().num_alive_tasks() as f64);
     state.metrics.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }

@@ -297,6 +297,11 @@ impl Broker {
         self.inner.topics.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
+    /// Listeners on every topic together now (for leak checks).
+    pub fn listeners_total(&self) -> usize {
+        self.inner.topics.lock().unwrap_or_else(PoisonError::into_inner).values().map(|s| s.receiver_count()).sum()
+    }
+
     /// Every topic with a listener here now.
     pub fn listened_topics(&self) -> Vec<Topic> {
         self.inner.topics.lock().unwrap_or_else(PoisonError::into_inner).keys().copied().collect()

@@ -508,6 +508,16 @@ impl Registry {
         self.idle_expired.load(Ordering::Relaxed)
     }
 
+    /// Login sessions with a socket here now (for leak checks).
+    pub fn sessions(&self) -> usize {
+        self.lock().by_session.len()
+    }
+
+    /// Entries in the idle sweep's order: one a socket when nothing leaks (for leak checks).
+    pub fn idle_queue(&self) -> usize {
+        self.lock().idle_order.len()
+    }
+
     /// Totals.
     pub fn counts(&self) -> RegistryCounts {
         let index = self.lock();
