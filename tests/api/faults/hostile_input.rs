@@ -360,20 +360,28 @@ proptest! {
     fn any_body_is_trimmed_and_bounded_or_refused_with_a_sentence(raw in body()) {
         let trimmed = raw.trim();
         let length = trimmed.chars().count();
-        let checks: [(Result<String, _>, usize); 4] = [
-            (PostBody::parse(&raw).map(|body| body.as_str().to_string()), PostBody::MAX_CHARS),
-            (CommentBody::parse(&raw).map(|body| body.as_str().to_string()), CommentBody::MAX_CHARS),
-            (MessageBody::parse(&raw).map(|body| body.as_str().to_string()), MessageBody::MAX_CHARS),
-            (RoomName::parse(&raw).map(|name| name.as_str().to_string()), RoomName::MAX_CHARS),
+        // Bodies refuse NUL (PostgreSQL cannot store it); room names, like display names,
+        // refuse every control character.
+        let nul = |c: char| c == '\0';
+        let checks: [(Result<String, _>, usize, fn(char) -> bool); 4] = [
+            (PostBody::parse(&raw).map(|body| body.as_str().to_string()), PostBody::MAX_CHARS, nul),
+            (CommentBody::parse(&raw).map(|body| body.as_str().to_string()), CommentBody::MAX_CHARS, nul),
+            (MessageBody::parse(&raw).map(|body| body.as_str().to_string()), MessageBody::MAX_CHARS, nul),
+            (RoomName::parse(&raw).map(|name| name.as_str().to_string()), RoomName::MAX_CHARS, char::is_control),
         ];
-        for (parsed, max) in checks {
+        for (parsed, max, forbidden) in checks {
+            let has_forbidden = trimmed.chars().any(forbidden);
             match parsed {
                 Ok(body) => {
                     prop_assert_eq!(body.as_str(), trimmed);
                     prop_assert!((1..=max).contains(&length));
+                    prop_assert!(!has_forbidden, "a forbidden character was taken");
                 }
                 Err(error) => {
-                    prop_assert!(length == 0 || length > max, "{length} characters refused with max {max}");
+                    prop_assert!(
+                        length == 0 || length > max || has_forbidden,
+                        "{length} characters refused with max {max}"
+                    );
                     assert_sentence(&error.0, &raw);
                 }
             }
