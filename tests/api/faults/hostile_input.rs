@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use townsquare::{
     config::Settings,
     db::feed::FeedPosition,
-    domain::{AccountWords, CommentBody, DisplayName, Email, MessageBody, Password, PostBody, RoomName, Username},
+    domain::{
+        AccountWords, CommentBody, DisplayName, Email, MessageBody, Password, PostBody, RoomName, Username,
+        ValidationError,
+    },
     graphql::{
         admission::Admission,
         errors::{BAD_REQUEST, BAD_USER_INPUT, PARSE_FAILED, VALIDATION_FAILED, code_of},
@@ -315,6 +318,9 @@ fn assert_sentence(message: &str, input: &str) {
     assert!(message.chars().count() <= 400, "a {}-character message for {}", message.chars().count(), short(input));
 }
 
+/// Which characters a text refuses.
+type Forbidden = fn(char) -> bool;
+
 proptest! {
     #![proptest_config(config())]
 
@@ -363,7 +369,7 @@ proptest! {
         // Bodies refuse NUL (PostgreSQL cannot store it); room names, like display names,
         // refuse every control character.
         let nul = |c: char| c == '\0';
-        let checks: [(Result<String, _>, usize, fn(char) -> bool); 4] = [
+        let checks: [(Result<String, ValidationError>, usize, Forbidden); 4] = [
             (PostBody::parse(&raw).map(|body| body.as_str().to_string()), PostBody::MAX_CHARS, nul),
             (CommentBody::parse(&raw).map(|body| body.as_str().to_string()), CommentBody::MAX_CHARS, nul),
             (MessageBody::parse(&raw).map(|body| body.as_str().to_string()), MessageBody::MAX_CHARS, nul),
