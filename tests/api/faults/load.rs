@@ -13,7 +13,7 @@ use tokio::{task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::server_process::{NoAnswer, ServerProcess};
+use super::server_process::{NoAnswer, ServerProcess, post_graphql};
 use crate::helpers::TEST_PASSWORD;
 
 /// A registered user the load acts as.
@@ -279,16 +279,7 @@ impl Worker {
     }
 
     async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> Result<Value, NoAnswer> {
-        let mut request = self.client.post(format!("{}/graphql", self.address));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .map_err(|error| NoAnswer(error.to_string()))?;
-        response.json().await.map_err(|error| NoAnswer(format!("not JSON: {error}")))
+        post_graphql(&self.client, &self.address, token, query, variables).await
     }
 }
 

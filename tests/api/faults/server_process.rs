@@ -117,16 +117,7 @@ impl ServerProcess {
     /// POSTs a GraphQL request, with `token` as the bearer when given: the decoded answer, or
     /// why there was none (the process is gone, the answer is not JSON).
     pub async fn try_graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Result<Value, NoAnswer> {
-        let mut request = self.client.post(format!("{}/graphql", self.address));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .map_err(|error| NoAnswer(error.to_string()))?;
-        response.json().await.map_err(|error| NoAnswer(format!("not JSON: {error}")))
+        post_graphql(&self.client, &self.address, token, query, variables).await
     }
 
     /// POSTs a GraphQL request that must be answered.
@@ -218,4 +209,25 @@ impl Drop for ServerProcess {
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
     listener.local_addr().expect("a bound address").port()
+}
+
+/// POSTs a GraphQL request to the server at `address` with `client`, with `token` as the
+/// bearer when given: for load tasks that hold a client and an address, not the process.
+pub async fn post_graphql(
+    client: &reqwest::Client,
+    address: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Result<Value, NoAnswer> {
+    let mut request = client.post(format!("{address}/graphql"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .map_err(|error| NoAnswer(error.to_string()))?;
+    response.json().await.map_err(|error| NoAnswer(format!("not JSON: {error}")))
 }
