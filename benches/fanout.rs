@@ -14,7 +14,7 @@
 //! Each size is then measured again against a naive baseline (see [`naive`]; this binary
 //! re-run as a server), with the same load generator, sockets and frame size, so the figures
 //! show what this machine gives the simplest possible broadcast. `BENCH_FANOUT_BASELINE=off`
-//! skips it.
+//! skips it. `BENCH_SERVER_BIN` names another server binary to measure (to compare two builds).
 
 use std::{
     fs,
@@ -79,7 +79,7 @@ impl Server {
                 .context("could not start the baseline server")?;
             return Ok(Server { kind, child, base: format!("http://127.0.0.1:{port}"), _dir: dir });
         }
-        let child = Command::new(env!("CARGO_BIN_EXE_townsquare"))
+        let child = Command::new(server_binary())
             .arg("serve")
             .env_clear()
             .current_dir(dir.path())
@@ -413,4 +413,12 @@ mod naive {
         let _ = frames.send(frame);
         "sent"
     }
+}
+
+/// The server binary to measure: `BENCH_SERVER_BIN` when set (to compare two builds in one
+/// run; copy `target/release/townsquare` aside before a change), else the one cargo built.
+fn server_binary() -> std::path::PathBuf {
+    std::env::var_os("BENCH_SERVER_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_townsquare")))
 }

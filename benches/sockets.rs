@@ -8,6 +8,12 @@
 //! SQLite database with the demo data (alice to erin, password `townsquare-demo`), its own
 //! working directory (no `.env` is read) and only the variables set below.
 //!
+//! `BENCH_DATABASE_URL` set to a `postgres://` URL runs it on PostgreSQL instead: a fresh
+//! database is created next to the one the URL names, the server migrates it and seeds the
+//! same demo data into it at start-up (`SEED_DEMO=on`, as on SQLite), and it is dropped at the
+//! end, however the run ends (a failure, a panic, Ctrl-C, SIGTERM). The report names the
+//! database.
+//!
 //! Before the phases, bob comments on a post of alice's, so alice has exactly one unread
 //! notification and every `notifications` subscription answers with it at once: a socket
 //! counts as open only when its subscription has run, backlog query included.
@@ -41,6 +47,8 @@
 //! baseline server that only sends the pings (see `pings_only`): the floor under any server's
 //! idle figure on this machine.
 //!
+//! `BENCH_SERVER_BIN` names another server binary to measure (to compare two builds).
+//!
 //! Each process may hold `ulimit -n` sockets: 10,000 needs a limit of at least 10,100 (the
 //! server and this process each hold one end). The report ends with a PASS or FAIL line per
 //! check, and the process exits with status 1 when one fails.
@@ -48,6 +56,7 @@
 use std::{
     fs,
     net::TcpListener,
+    panic::AssertUnwindSafe,
     path::PathBuf,
     process::{Child, Command, Stdio},
     str::FromStr,
@@ -60,11 +69,20 @@ use std::{
 
 use anyhow::{Context as _, anyhow, bail, ensure};
 
+// The cluster benchmark's scratch PostgreSQL database, which needs the tests' proxy beside it;
+// neither the instances nor the proxy are used here.
+#[allow(dead_code)]
+#[path = "support/instances.rs"]
+mod instances;
 #[path = "support/loopback.rs"]
 mod loopback;
 #[path = "support/proc_cpu.rs"]
 mod proc_cpu;
-use futures_util::{SinkExt as _, StreamExt as _, stream};
+#[allow(dead_code)]
+#[path = "../tests/api/tcp_proxy.rs"]
+mod tcp_proxy;
+use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _, stream};
+use instances::ScratchDatabase;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
@@ -112,10 +130,16 @@ struct Knobs {
     sweep_seconds: f64,
     cycles: usize,
     cycle_concurrency: usize,
+    /// `BENCH_DATABASE_URL`: where the scratch PostgreSQL database is made; `None` for SQLite.
+    database_url: Option<String>,
 }
 
 impl Knobs {
     fn from_env() -> anyhow::Result<Self> {
+        let database_url = std::env::var("BENCH_DATABASE_URL").ok().filter(|url| !url.trim().is_empty());
+        if let Some(url) = &database_url {
+            ensure!(url.starts_with("postgres"), "BENCH_DATABASE_URL must be a postgres:// URL (unset: SQLite)");
+        }
         let knobs = Knobs {
             sockets: env_or("BENCH_SOCKETS", 10_000)?,
             idle: Duration::try_from_secs_f64(env_or("BENCH_IDLE_SECONDS", 60.0)?)
@@ -123,6 +147,7 @@ impl Knobs {
             sweep_seconds: env_or("BENCH_SWEEP_SECONDS", 1.0)?,
             cycles: env_or("BENCH_CYCLES", 2_000)?,
             cycle_concurrency: env_or("BENCH_CYCLE_CONCURRENCY", 16)?,
+            database_url,
         };
         ensure!(knobs.sockets > WARM_SOCKETS, "BENCH_SOCKETS must be more than the {WARM_SOCKETS} warm-up sockets");
         ensure!(!knobs.idle.is_zero(), "BENCH_IDLE_SECONDS must be greater than 0");
@@ -132,6 +157,11 @@ impl Knobs {
             "BENCH_CYCLES must be 2 or more, BENCH_CYCLE_CONCURRENCY 1 or more"
         );
         Ok(knobs)
+    }
+
+    /// The database the report names.
+    fn backend(&self) -> &'static str {
+        if self.database_url.is_some() { "PostgreSQL" } else { "SQLite" }
     }
 }
 
@@ -145,7 +175,7 @@ fn main() -> anyhow::Result<()> {
     // One thread for every client: the server's figures come from /proc and do not depend on
     // it, and on a small machine it leaves the other cores to the server.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("client runtime")?;
-    let passed = runtime.block_on(run(&knobs))?;
+    let passed = runtime.block_on(guarded(&knobs))?;
     if !passed {
         std::process::exit(1);
     }
@@ -174,8 +204,48 @@ struct Report {
     live_after: (f64, f64),
 }
 
-async fn run(knobs: &Knobs) -> anyhow::Result<bool> {
-    let server = Server::start(knobs)?;
+/// Runs the benchmark on the database `BENCH_DATABASE_URL` asks for, then drops the scratch
+/// PostgreSQL database however the run ended: on Ctrl-C or SIGTERM, dropping `run`'s future
+/// kills the server first.
+async fn guarded(knobs: &Knobs) -> anyhow::Result<bool> {
+    let scratch = match &knobs.database_url {
+        Some(url) => Some(ScratchDatabase::create(url, "sockets").await?),
+        None => None,
+    };
+    // A panic ends the run as an error, so the clean-up below still runs.
+    let running = AssertUnwindSafe(run(knobs, scratch.as_ref().map(|database| database.url.as_str()))).catch_unwind();
+    let outcome = tokio::select! {
+        outcome = running => outcome.unwrap_or_else(|_| Err(anyhow!("the benchmark panicked"))),
+        () = stop_signal() => Err(anyhow!("interrupted")),
+    };
+    if let Some(database) = scratch
+        && let Err(error) = database.remove().await
+    {
+        eprintln!("could not drop the scratch database: {error:#}");
+    }
+    outcome
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `timeout` and `kill` send), so either ends the run
+/// through the clean-up instead of leaving the scratch database behind.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => drop(terminate.recv().await),
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+/// The benchmark against a server on `database_url`, or on a throw-away SQLite file when
+/// `None`.
+async fn run(knobs: &Knobs, database_url: Option<&str>) -> anyhow::Result<bool> {
+    let server = Server::start(knobs, database_url)?;
     let http = reqwest::Client::new();
     server.wait_ready(&http).await?;
     let result = measure(knobs, &server, &http).await;
@@ -216,8 +286,9 @@ async fn measure(knobs: &Knobs, server: &Server, http: &reqwest::Client) -> anyh
     let client = Client { ws_url: ws_url.clone(), init: init_message(&alice) };
 
     println!(
-        "townsquare socket benchmark: {} cores, {} sockets, {:.0} s idle, {} cycles from {} clients",
+        "townsquare socket benchmark: {} cores, {}, {} sockets, {:.0} s idle, {} cycles from {} clients",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        knobs.backend(),
         knobs.sockets,
         knobs.idle.as_secs_f64(),
         knobs.cycles,
@@ -404,7 +475,7 @@ fn print_report(knobs: &Knobs, r: &Report) -> bool {
     let checks = [
         (
             memory <= MEMORY_TARGET_KIB,
-            format!("memory per idle socket at most {MEMORY_TARGET_KIB} KiB ({memory:.2} KiB)"),
+            format!("memory per idle socket at most {MEMORY_TARGET_KIB} KiB ({memory:.2} KiB, {})", knobs.backend()),
         ),
         (
             r.idle_cpu_percent <= IDLE_CPU_TARGET_PERCENT,
@@ -431,20 +502,24 @@ struct Server {
     /// `http://127.0.0.1:<port>`.
     base: String,
     log: PathBuf,
-    /// Holds the database and the log; removed after the process is gone (field order).
+    /// Holds the SQLite database (when it is one) and the log; removed after the process is
+    /// gone (field order).
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    fn start(knobs: &Knobs) -> anyhow::Result<Self> {
+    /// Starts the server on `database_url`, or on an SQLite file in its directory when `None`;
+    /// either way it seeds the demo data into the empty database.
+    fn start(knobs: &Knobs, database_url: Option<&str>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("could not create a temporary directory")?;
         // A free port, released just before the server binds it: the server must be a
         // separate process, so it cannot be handed the bound listener.
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let log = dir.path().join("server.log");
         let log_file = fs::File::create(&log).context("could not create the server log")?;
-        let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-        let child = Command::new(env!("CARGO_BIN_EXE_townsquare"))
+        let database_url = database_url
+            .map_or_else(|| format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()), str::to_owned);
+        let child = Command::new(server_binary())
             .arg("serve")
             // Only the variables below reach the server, so a developer's shell or `.env`
             // (another database, Redis) cannot change what is measured.
@@ -868,4 +943,12 @@ mod pings_only {
             let _ = self.0.wait();
         }
     }
+}
+
+/// The server binary to measure: `BENCH_SERVER_BIN` when set (to compare two builds in one
+/// run; copy `target/release/townsquare` aside before a change), else the one cargo built.
+fn server_binary() -> std::path::PathBuf {
+    std::env::var_os("BENCH_SERVER_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_townsquare")))
 }
