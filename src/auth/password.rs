@@ -3,16 +3,16 @@
 //! fight over cache and starve every other request.
 
 use std::{
-    cell::RefCell,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
 };
 
 use argon2::{
     Algorithm, Argon2, Block, Params, Version,
-    password_hash::{
-        PasswordHasher as _,
-        phc::{Output, PasswordHash},
-    },
+    password_hash::phc::{Output, ParamsString, PasswordHash, Salt},
 };
 
 use tokio::sync::OnceCell;
@@ -33,25 +33,63 @@ fn argon2() -> Argon2<'static> {
     Argon2::default()
 }
 
-/// Hashes `password` into a PHC string (blocking; call from the blocking pool).
+/// Bytes of salt in a new hash: the PHC string format's recommended 16.
+const SALT_BYTES: usize = 16;
+
+/// Hashes `password` into a PHC string (blocking; call from the blocking pool), in kept memory.
 pub fn hash_blocking(password: &str) -> Result<String, PasswordError> {
-    // The salt comes from the OS random source (argon2's `getrandom` feature).
-    argon2()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
+    let error = |e: &dyn std::fmt::Display| PasswordError::Hash(e.to_string());
+    // rand's thread generator is a CSPRNG seeded from the OS random source.
+    let salt_bytes: [u8; SALT_BYTES] = rand::random();
+    let salt = Salt::new(&salt_bytes).map_err(|e| error(&e))?;
+    let argon2 = argon2();
+    let params = argon2.params().clone();
+    let mut output = vec![0_u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+    with_kept_memory(params.block_count(), |memory| {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut output, memory)
+    })
+    .map_err(|e| error(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::default().ident(),
+        version: Some(Version::default().into()),
+        params: ParamsString::try_from(&params).map_err(|e| error(&e))?,
+        salt: Some(salt),
+        hash: Some(Output::new(&output).map_err(|e| error(&e))?),
+    };
+    Ok(hash.to_string())
 }
 
-thread_local! {
-    /// argon2's working memory (19 MiB at our parameters), kept by each hashing thread.
-    ///
-    /// Allocated afresh for every verification, glibc sometimes hands those 19 MiB back to
-    /// the kernel each time, and every login then pays ~4,800 page faults: a third of the
-    /// login rate, in about one server start of five (`cargo bench --bench auth`).
-    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+/// argon2's working memory (19 MiB a hash at our parameters), kept between hashes while they
+/// keep coming and handed back once the hasher has been idle (see [`PasswordHasher::new`]).
+///
+/// Allocated afresh for every hash, glibc sometimes hands those 19 MiB back to the kernel each
+/// time, and every login then pays ~4,800 page faults: a third of the login rate, in about one
+/// server start of five (`cargo bench --bench auth`). Kept forever, two hashing threads hold
+/// 38 MiB that an idle server does not need (`cargo bench --bench memory`).
+static KEPT_MEMORY: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+
+/// Hashes run since the process started: the idle check's clock.
+static HASHES_RUN: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `hash` in `blocks` blocks of kept memory: one buffer per hash running at once.
+fn with_kept_memory<T>(blocks: usize, hash: impl FnOnce(&mut [Block]) -> T) -> T {
+    HASHES_RUN.fetch_add(1, Ordering::Relaxed);
+    let mut memory = KEPT_MEMORY.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    let result = hash(&mut memory[..blocks]);
+    KEPT_MEMORY.lock().unwrap_or_else(PoisonError::into_inner).push(memory);
+    result
 }
 
-/// Checks `password` against a PHC string (blocking), in this thread's kept memory.
+/// Hands the kept memory back to the allocator; a hash running now keeps its buffer.
+fn release_kept_memory() {
+    let released = std::mem::take(&mut *KEPT_MEMORY.lock().unwrap_or_else(PoisonError::into_inner));
+    drop(released);
+}
+
+/// Checks `password` against a PHC string (blocking), in kept memory.
 pub fn verify_blocking(password: &str, phc: &str) -> Result<bool, PasswordError> {
     let error = |e: &dyn std::fmt::Display| PasswordError::Hash(e.to_string());
     let parsed = PasswordHash::new(phc).map_err(|e| error(&e))?;
@@ -67,20 +105,17 @@ pub fn verify_blocking(password: &str, phc: &str) -> Result<bool, PasswordError>
     let blocks = params.block_count();
     let argon2 = Argon2::new(algorithm, version, params);
     let mut output = vec![0_u8; expected.len()];
-    MEMORY
-        .with_borrow_mut(|memory| {
-            memory.resize(blocks, Block::default());
-            argon2.hash_password_into_with_memory(
-                password.as_bytes(),
-                salt.as_ref(),
-                &mut output,
-                &mut memory[..blocks],
-            )
-        })
-        .map_err(|e| error(&e))?;
+    with_kept_memory(blocks, |memory| {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut output, memory)
+    })
+    .map_err(|e| error(&e))?;
     // `Output`'s equality runs in constant time.
     Ok(Output::new(&output).map_err(|e| error(&e))? == *expected)
 }
+
+/// How long the hasher must see no hash before it hands its kept memory back: past a burst of
+/// logins, not between two of them.
+const RELEASE_MEMORY_AFTER_IDLE: Duration = Duration::from_secs(10);
 
 /// The nice value of hashing threads: request handling outranks hashing for the CPU, so a
 /// burst of logins slows logins, not every other request.
@@ -128,6 +163,9 @@ impl PasswordHasher {
                 tracing::error!(error = %error, "could not start a password hashing thread");
             }
         }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(release_memory_when_idle(jobs.downgrade()));
+        }
         Self { jobs, dummy: Arc::new(OnceCell::new()) }
     }
 
@@ -170,6 +208,25 @@ impl PasswordHasher {
     }
 }
 
+/// Every [`RELEASE_MEMORY_AFTER_IDLE`], hands the kept memory back if no hash ran since the
+/// last look; ends with the hasher.
+async fn release_memory_when_idle(hasher: tokio::sync::mpsc::WeakSender<Job>) {
+    let mut ticks = tokio::time::interval(RELEASE_MEMORY_AFTER_IDLE);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut hashes_seen = HASHES_RUN.load(Ordering::Relaxed);
+    loop {
+        ticks.tick().await;
+        if hasher.upgrade().is_none() {
+            return;
+        }
+        let hashes_now = HASHES_RUN.load(Ordering::Relaxed);
+        if hashes_now == hashes_seen {
+            release_kept_memory();
+        }
+        hashes_seen = hashes_now;
+    }
+}
+
 /// Lowers the calling thread's scheduling priority (Linux: nice is per thread).
 fn lower_priority() {
     #[cfg(target_os = "linux")]
@@ -190,6 +247,24 @@ mod tests {
         let phc = hash_blocking("correct horse battery staple").expect("hashes");
         assert!(verify_blocking("correct horse battery staple", &phc).expect("verifies"));
         assert!(!verify_blocking("correct horse battery stapler", &phc).expect("verifies"));
+    }
+
+    #[test]
+    fn a_new_hash_is_a_standard_phc_string_that_argon2_itself_verifies() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let phc = hash_blocking("correct horse battery staple").expect("hashes");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        let parsed = PasswordHash::new(&phc).expect("parses");
+        assert!(Argon2::default().verify_password(b"correct horse battery staple", &parsed).is_ok());
+        assert_ne!(hash_blocking("correct horse battery staple").expect("hashes"), phc, "a fresh salt each time");
+    }
+
+    #[test]
+    fn kept_memory_is_handed_back_and_taken_again() {
+        let phc = hash_blocking("secret").expect("hashes");
+        release_kept_memory();
+        assert!(verify_blocking("secret", &phc).expect("verifies in fresh memory"));
+        assert!(!KEPT_MEMORY.lock().unwrap().is_empty(), "the buffer is kept after the hash");
     }
 
     #[test]
