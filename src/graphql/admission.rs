@@ -3,6 +3,8 @@
 //! variables' values checked. A request refused here never reaches async-graphql, and its
 //! one error carries the code that says why (see `errors.rs`).
 
+use std::sync::Arc;
+
 use async_graphql::{
     ServerError,
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
@@ -12,6 +14,7 @@ use super::{
     document::RequestParams,
     errors::{BAD_REQUEST, PARSE_FAILED, refusal, with_code},
     limits::{check_document, check_length, check_nesting},
+    parsed::ParsedDocuments,
     persisted::{Lookup, PersistedQueries},
     variables::InputTypes,
 };
@@ -27,6 +30,8 @@ pub struct Admission {
     pub persisted: PersistedQueries,
     /// The schema's input types, for the variables.
     input_types: InputTypes,
+    /// Documents that passed the checks below, parsed.
+    parsed: ParsedDocuments,
 }
 
 /// A request that may run.
@@ -57,6 +62,7 @@ impl Admission {
             introspection: settings.introspection,
             persisted: PersistedQueries::new(settings.persisted_queries_max_bytes),
             input_types: InputTypes::default(),
+            parsed: ParsedDocuments::default(),
         }
     }
 
@@ -69,11 +75,14 @@ impl Admission {
         if params.query.is_empty() {
             return Err(refusal(BAD_REQUEST, "The request has no `query`: send the GraphQL document as a string."));
         }
-        check_length(&params.query, &self.limits)?;
-        check_nesting(&params.query)?;
-        let document = async_graphql::parser::parse_query(&params.query)
-            .map_err(|error| with_code(ServerError::new(error.to_string(), error.positions().next()), PARSE_FAILED))?;
-        check_document(&document, &self.limits, self.introspection)?;
+        let document = match self.parsed.get(&params.query) {
+            Some(document) => document,
+            None => {
+                let document = Arc::new(self.parse(&params.query)?);
+                self.parsed.keep(&params.query, document.clone());
+                document
+            }
+        };
         // Clients that name no operation sometimes send an empty name.
         params.operation_name = params.operation_name.filter(|name| !name.is_empty());
         let operation = select_operation(&document, params.operation_name.as_deref())?;
@@ -84,7 +93,18 @@ impl Admission {
             // document that could never run.
             self.persisted.keep(hash, query);
         }
-        Ok(Admitted { params, operation, document })
+        // async-graphql takes the document by value; a clone costs a fraction of a parse.
+        Ok(Admitted { params, operation, document: ExecutableDocument::clone(&document) })
+    }
+
+    /// Parses `query` within the document limits.
+    fn parse(&self, query: &str) -> Result<ExecutableDocument, ServerError> {
+        check_length(query, &self.limits)?;
+        check_nesting(query)?;
+        let document = async_graphql::parser::parse_query(query)
+            .map_err(|error| with_code(ServerError::new(error.to_string(), error.positions().next()), PARSE_FAILED))?;
+        check_document(&document, &self.limits, self.introspection)?;
+        Ok(document)
     }
 }
 
@@ -173,6 +193,22 @@ mod tests {
         assert_eq!(admitted.operation, OperationType::Mutation);
         let admitted = admission.admit(params("subscription { a }", Some(""), serde_json::json!({}))).unwrap();
         assert_eq!((admitted.operation, admitted.params.operation_name), (OperationType::Subscription, None));
+    }
+
+    #[test]
+    fn a_document_admitted_again_comes_from_the_parsed_cache_and_is_still_checked() {
+        let admission = admission();
+        let query = "query($n: Int!) { posts(first: $n) { edges { cursor } } }";
+        let first = admission.admit(params(query, None, serde_json::json!({ "n": 2 }))).expect("admitted");
+        assert!(admission.parsed.get(query).is_some(), "kept once admitted");
+        let again = admission.admit(params(query, None, serde_json::json!({ "n": 3 }))).expect("admitted again");
+        assert_eq!(format!("{:?}", again.document), format!("{:?}", first.document));
+        // The variables are checked on every request, cached document or not.
+        let error = admission.admit(params(query, None, serde_json::json!({}))).expect_err("a variable missing");
+        assert_eq!(code_of(&error), Some(BAD_USER_INPUT));
+        let broken = "{ me { id";
+        assert!(admission.admit(params(broken, None, serde_json::json!({}))).is_err());
+        assert!(admission.parsed.get(broken).is_none(), "a refused document is not kept");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod live;
 pub mod loaders;
 pub mod mutation;
+pub mod parsed;
 pub mod persisted;
 pub mod query;
 pub mod schema;
