@@ -6,6 +6,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
     time::Duration,
 };
 
@@ -16,7 +17,10 @@ use async_graphql::{
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::context::Viewer;
+use super::{
+    context::Viewer,
+    types::{Comment, User},
+};
 use crate::{
     db::{
         self,
@@ -83,18 +87,24 @@ fn load_error(error: sea_orm::DbErr) -> LoadError {
     std::sync::Arc::new(AppError::from(error))
 }
 
+/// A list the loader holds: shared, because the loader clones what it caches and hands out,
+/// and async-graphql resolves an `Arc<[T]>` of GraphQL objects in place, so a list field
+/// returns it as it is, without copying a row.
+pub type Shared<T> = Arc<[T]>;
+
 /// Runs `load` once per distinct page size among `keys` (a query asking `likers(first: 3)` and
-/// `likers(first: 10)` makes two statements, not one per post).
-async fn load_per_size<K, V, F, Fut>(
+/// `likers(first: 10)` makes two statements, not one per post); `wrap` makes each row the
+/// value the resolvers hand out.
+async fn load_per_size<K, T, W, F, Fut>(
     keys: &[K],
     split: impl Fn(&K) -> (Uuid, u64),
     load: F,
-) -> Result<HashMap<K, V>, LoadError>
+    wrap: impl Fn(T) -> W,
+) -> Result<HashMap<K, Shared<W>>, LoadError>
 where
     K: Copy + Eq + std::hash::Hash,
     F: Fn(Vec<Uuid>, u64) -> Fut,
-    Fut: Future<Output = Result<HashMap<Uuid, V>, sea_orm::DbErr>>,
-    V: Default,
+    Fut: Future<Output = Result<HashMap<Uuid, Vec<T>>, sea_orm::DbErr>>,
 {
     let mut by_size: BTreeMap<u64, Vec<K>> = BTreeMap::new();
     for key in keys {
@@ -104,7 +114,8 @@ where
     for (size, keys) in by_size {
         let mut rows = load(keys.iter().map(|key| split(key).0).collect(), size).await.map_err(load_error)?;
         for key in keys {
-            found.insert(key, rows.remove(&split(&key).0).unwrap_or_default());
+            let list = rows.remove(&split(&key).0).unwrap_or_default();
+            found.insert(key, list.into_iter().map(&wrap).collect());
         }
     }
     Ok(found)
@@ -144,42 +155,45 @@ impl Loader<CommentKey> for FeedLoader {
 }
 
 impl Loader<LikersKey> for FeedLoader {
-    type Value = Vec<UserRecord>;
+    type Value = Shared<User>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[LikersKey]) -> Result<HashMap<LikersKey, Vec<UserRecord>>, LoadError> {
+    async fn load(&self, keys: &[LikersKey]) -> Result<HashMap<LikersKey, Shared<User>>, LoadError> {
         load_per_size(
             keys,
             |key| (key.0, key.1),
             |ids, size| async move { db::feed::likers(&self.db, &ids, size).await },
+            User,
         )
         .await
     }
 }
 
 impl Loader<CommentsKey> for FeedLoader {
-    type Value = Vec<CommentWithAuthor>;
+    type Value = Shared<Comment>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[CommentsKey]) -> Result<HashMap<CommentsKey, Vec<CommentWithAuthor>>, LoadError> {
+    async fn load(&self, keys: &[CommentsKey]) -> Result<HashMap<CommentsKey, Shared<Comment>>, LoadError> {
         load_per_size(
             keys,
             |key| (key.0, key.1),
             |ids, size| async move { db::feed::comments(&self.db, &ids, size).await },
+            Comment,
         )
         .await
     }
 }
 
 impl Loader<CommentersKey> for FeedLoader {
-    type Value = Vec<UserRecord>;
+    type Value = Shared<User>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[CommentersKey]) -> Result<HashMap<CommentersKey, Vec<UserRecord>>, LoadError> {
+    async fn load(&self, keys: &[CommentersKey]) -> Result<HashMap<CommentersKey, Shared<User>>, LoadError> {
         load_per_size(
             keys,
             |key| (key.0, key.1),
             |ids, size| async move { db::feed::commenters(&self.db, &ids, size).await },
+            User,
         )
         .await
     }
@@ -211,17 +225,18 @@ impl Loader<RoomKey> for FeedLoader {
 }
 
 impl Loader<RoomMessagesKey> for FeedLoader {
-    type Value = Vec<MessageWithAuthor>;
+    type Value = Shared<MessageWithAuthor>;
     type Error = LoadError;
 
     async fn load(
         &self,
         keys: &[RoomMessagesKey],
-    ) -> Result<HashMap<RoomMessagesKey, Vec<MessageWithAuthor>>, LoadError> {
+    ) -> Result<HashMap<RoomMessagesKey, Shared<MessageWithAuthor>>, LoadError> {
         load_per_size(
             keys,
             |key| (key.0, key.1),
             |ids, size| async move { db::chat::latest_messages(&self.db, &ids, size + 1).await },
+            std::convert::identity,
         )
         .await
     }

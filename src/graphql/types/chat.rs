@@ -81,6 +81,7 @@ impl ChatRoom {
                 .load_one(RoomMessagesKey(self.0.id, last))
                 .await
                 .map_err(context::load_failed)?
+                .map(|rows| rows.to_vec())
                 .unwrap_or_default(),
             // An older page is asked for one room at a time (a client scrolling back).
             Some(position) => {

@@ -1,5 +1,7 @@
 //! The `Comment` type.
 
+use ref_cast::RefCast as _;
+
 use async_graphql::{Context, ID, Object};
 
 use super::{DateTime, Post, User};
@@ -24,8 +26,8 @@ impl Comment {
     }
 
     // Loaded with the comment, so listing comments costs no extra statement per author.
-    async fn author(&self) -> User {
-        User(self.0.author.clone())
+    async fn author(&self) -> &User {
+        User::ref_cast(&self.0.author)
     }
 
     async fn post(&self, ctx: &Context<'_>) -> async_graphql::Result<Post> {

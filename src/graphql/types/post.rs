@@ -1,5 +1,7 @@
 //! The `Post` type and its Relay connection.
 
+use ref_cast::RefCast as _;
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::{Comment, DateTime, PageInfo, User, page::page_size};
@@ -7,7 +9,7 @@ use crate::{
     db::feed::PostWithAuthor,
     graphql::{
         context,
-        loaders::{CommentersKey, CommentsKey, LikedByViewerKey, LikersKey},
+        loaders::{CommentersKey, CommentsKey, LikedByViewerKey, LikersKey, Shared},
     },
 };
 
@@ -30,8 +32,8 @@ impl Post {
     }
 
     // Loaded with the post itself: no statement of its own.
-    async fn author(&self) -> User {
-        User(self.0.author.clone())
+    async fn author(&self) -> &User {
+        User::ref_cast(&self.0.author)
     }
 
     async fn like_count(&self) -> i32 {
@@ -55,14 +57,14 @@ impl Post {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] first: Option<i32>,
-    ) -> async_graphql::Result<Vec<User>> {
+    ) -> async_graphql::Result<Shared<User>> {
         let first = page_size("first", first.unwrap_or(10))?;
-        let users = context::loader(ctx)?
+        let list = context::loader(ctx)?
             .load_one(LikersKey(self.0.post.id, first))
             .await
             .map_err(context::load_failed)?
             .unwrap_or_default();
-        Ok(users.into_iter().map(User).collect())
+        Ok(list)
     }
 
     async fn comment_count(&self) -> i32 {
@@ -75,14 +77,14 @@ impl Post {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] first: Option<i32>,
-    ) -> async_graphql::Result<Vec<Comment>> {
+    ) -> async_graphql::Result<Shared<Comment>> {
         let first = page_size("first", first.unwrap_or(10))?;
-        let comments = context::loader(ctx)?
+        let list = context::loader(ctx)?
             .load_one(CommentsKey(self.0.post.id, first))
             .await
             .map_err(context::load_failed)?
             .unwrap_or_default();
-        Ok(comments.into_iter().map(Comment).collect())
+        Ok(list)
     }
 
     /// Distinct users who commented, in order of their first comment.
@@ -91,14 +93,14 @@ impl Post {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] first: Option<i32>,
-    ) -> async_graphql::Result<Vec<User>> {
+    ) -> async_graphql::Result<Shared<User>> {
         let first = page_size("first", first.unwrap_or(10))?;
-        let users = context::loader(ctx)?
+        let list = context::loader(ctx)?
             .load_one(CommentersKey(self.0.post.id, first))
             .await
             .map_err(context::load_failed)?
             .unwrap_or_default();
-        Ok(users.into_iter().map(User).collect())
+        Ok(list)
     }
 }
 

@@ -15,7 +15,8 @@ pub enum Role {
 }
 
 /// A person with an account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, ref_cast::RefCast)]
+#[repr(transparent)]
 pub struct User(pub UserRecord);
 
 #[Object]
