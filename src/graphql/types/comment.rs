@@ -32,8 +32,8 @@ impl Comment {
 
     async fn post(&self, ctx: &Context<'_>) -> async_graphql::Result<Post> {
         let loader = context::loader(ctx)?;
-        let post = loader
-            .load_one(crate::graphql::loaders::PostKey(self.0.comment.post_id))
+        // Boxed, so the other fields' futures stay small (see `Post`).
+        let post = Box::pin(loader.load_one(crate::graphql::loaders::PostKey(self.0.comment.post_id)))
             .await
             .map_err(context::load_failed)?
             .ok_or_else(|| AppError::NotFound("The post of this comment no longer exists.".into()))?;

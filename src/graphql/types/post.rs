@@ -14,6 +14,11 @@ use crate::{
 };
 
 /// A post of the feed.
+///
+/// async-graphql runs each selected field in a boxed future the size of the type's largest
+/// field future, so the loader calls below are boxed themselves: otherwise every `id` and
+/// `body` of a page would allocate and copy a loader call's state (memcpy showed at 7% of the
+/// feed page's CPU).
 #[derive(Debug, Clone)]
 pub struct Post(pub PostWithAuthor);
 
@@ -44,8 +49,7 @@ impl Post {
         if context::viewer(ctx).is_none() {
             return Ok(false);
         }
-        Ok(context::loader(ctx)?
-            .load_one(LikedByViewerKey(self.0.post.id))
+        Ok(Box::pin(context::loader(ctx)?.load_one(LikedByViewerKey(self.0.post.id)))
             .await
             .map_err(context::load_failed)?
             .unwrap_or(false))
@@ -59,8 +63,7 @@ impl Post {
         #[graphql(default = 10)] first: Option<i32>,
     ) -> async_graphql::Result<Shared<User>> {
         let first = page_size("first", first.unwrap_or(10))?;
-        let list = context::loader(ctx)?
-            .load_one(LikersKey(self.0.post.id, first))
+        let list = Box::pin(context::loader(ctx)?.load_one(LikersKey(self.0.post.id, first)))
             .await
             .map_err(context::load_failed)?
             .unwrap_or_default();
@@ -79,8 +82,7 @@ impl Post {
         #[graphql(default = 10)] first: Option<i32>,
     ) -> async_graphql::Result<Shared<Comment>> {
         let first = page_size("first", first.unwrap_or(10))?;
-        let list = context::loader(ctx)?
-            .load_one(CommentsKey(self.0.post.id, first))
+        let list = Box::pin(context::loader(ctx)?.load_one(CommentsKey(self.0.post.id, first)))
             .await
             .map_err(context::load_failed)?
             .unwrap_or_default();
@@ -95,8 +97,7 @@ impl Post {
         #[graphql(default = 10)] first: Option<i32>,
     ) -> async_graphql::Result<Shared<User>> {
         let first = page_size("first", first.unwrap_or(10))?;
-        let list = context::loader(ctx)?
-            .load_one(CommentersKey(self.0.post.id, first))
+        let list = Box::pin(context::loader(ctx)?.load_one(CommentersKey(self.0.post.id, first)))
             .await
             .map_err(context::load_failed)?
             .unwrap_or_default();

@@ -53,7 +53,8 @@ impl User {
 
     /// True while the user holds at least one live subscription connection, on any instance.
     async fn online(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(context::state(ctx)?.registry.online_anywhere(self.0.id).await)
+        // Boxed, so the other fields' futures stay small (see `Post`).
+        Ok(Box::pin(context::state(ctx)?.registry.online_anywhere(self.0.id)).await)
     }
 }
 
