@@ -56,6 +56,7 @@ use anyhow::{Context as _, bail, ensure};
 
 #[path = "support/client.rs"]
 mod client;
+#[allow(dead_code)]
 #[path = "support/instances.rs"]
 mod instances;
 #[path = "support/proc_cpu.rs"]

@@ -13,7 +13,7 @@
 //!
 //! - the GraphQL server: the release `townsquare` binary (`cargo bench` builds it), or the
 //!   build `BENCH_SERVER_BIN` names, so two builds can be compared against the same baseline
-//!   (always this tree's); started with only the variables `benches/feed/server.rs` sets
+//!   (always this tree's); started with only the variables `benches/support/server.rs` sets
 //!   (rate limits off, `RUST_LOG=warn`);
 //! - the baseline: this bench binary run again with `FEED_BASELINE_LISTEN` set
 //!   (`benches/feed/baseline.rs`), a hand-written axum handler that verifies the token with
@@ -53,6 +53,10 @@ use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use anyhow::{Context as _, anyhow, bail, ensure};
 
+// The soak's GraphQL helper; its socket helpers are not used here.
+#[allow(dead_code)]
+#[path = "soak/api.rs"]
+mod api;
 #[path = "feed/baseline.rs"]
 mod baseline;
 #[path = "feed/compare.rs"]
@@ -73,7 +77,8 @@ mod process;
 mod report;
 #[path = "feed/seed.rs"]
 mod seed;
-#[path = "feed/server.rs"]
+#[allow(dead_code)]
+#[path = "support/server.rs"]
 mod server;
 #[path = "feed/verdict.rs"]
 mod verdict;
@@ -124,7 +129,7 @@ impl Knobs {
             .ok()
             .filter(|url| !url.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_TEST_DATABASE_URL.into());
-        Ok(Knobs { window, clients, backends, admin_url, server_binary: server::binary() })
+        Ok(Knobs { window, clients, backends, admin_url, server_binary: server::binary()? })
     }
 }
 
@@ -188,7 +193,7 @@ async fn serve_and_measure(
     let probe = reqwest::Client::new();
     let port = process::free_port()?;
     let mut server =
-        Process::spawn("GraphQL server", server::command(&knobs.server_binary, port, &database_url), &dir, port)?;
+        Process::spawn("GraphQL server", server::serve_command(&knobs.server_binary, port, &database_url), &dir, port)?;
     server.wait_ready(&probe).await?;
     // Started once the server has migrated the database; its own migration run finds
     // nothing to do.

@@ -4,7 +4,7 @@
 //!
 //! Run with `cargo bench --bench memory`. This process is the load generator, on one thread;
 //! the server is the release `townsquare` binary (`cargo bench` builds it first) in a child
-//! process with its own working directory and only the variables `benches/memory/server.rs`
+//! process with its own working directory and only the variables `benches/support/server.rs`
 //! sets: rate limits off, no demo data, mail written to its log.
 //!
 //! 1. Before: the server's `VmRSS` (`/proc/<pid>/status`) once `/readyz` answers, and again
@@ -36,14 +36,12 @@
 
 use std::{
     fs,
-    panic::AssertUnwindSafe,
     path::{Path, PathBuf},
     str::FromStr,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context as _, anyhow, ensure};
-use futures_util::FutureExt as _;
 
 // The soak's GraphQL helpers; its socket helpers are not used here.
 #[allow(dead_code)]
@@ -60,7 +58,8 @@ mod load;
 mod report;
 #[path = "memory/sampler.rs"]
 mod sampler;
-#[path = "memory/server.rs"]
+#[allow(dead_code)]
+#[path = "support/server.rs"]
 mod server;
 #[allow(dead_code)]
 #[path = "../tests/api/tcp_proxy.rs"]
@@ -96,12 +95,6 @@ impl Knobs {
         if let Some(url) = &database_url {
             ensure!(url.starts_with("postgres"), "BENCH_DATABASE_URL must be a postgres:// URL (unset: SQLite)");
         }
-        let server_bin = match std::env::var("BENCH_SERVER_BIN").ok().filter(|path| !path.trim().is_empty()) {
-            Some(path) => {
-                fs::canonicalize(&path).with_context(|| format!("BENCH_SERVER_BIN={path:?} is not a file"))?
-            }
-            None => PathBuf::from(env!("CARGO_BIN_EXE_townsquare")),
-        };
         let knobs = Knobs {
             registrations: env_or("BENCH_REGISTRATIONS", 1_000)?,
             logins: env_or("BENCH_LOGINS", 1_000)?,
@@ -109,7 +102,7 @@ impl Knobs {
             idle: Duration::try_from_secs_f64(env_or("BENCH_IDLE_SECONDS", 30.0)?)
                 .context("BENCH_IDLE_SECONDS is out of range")?,
             database_url,
-            server_bin,
+            server_bin: server::binary()?,
         };
         ensure!(
             knobs.registrations >= 1 && knobs.logins >= 1,
@@ -150,34 +143,7 @@ async fn guarded(knobs: &Knobs) -> anyhow::Result<bool> {
         || format!("sqlite://{}?mode=rwc", dir.path().join("memory.db").display()),
         |database| database.url.clone(),
     );
-    // A panic ends the run as an error, so the clean-up below still runs.
-    let running = AssertUnwindSafe(measure(knobs, dir.path(), &database_url)).catch_unwind();
-    let outcome = tokio::select! {
-        outcome = running => outcome.unwrap_or_else(|_| Err(anyhow!("the benchmark panicked"))),
-        () = stop_signal() => Err(anyhow!("interrupted")),
-    };
-    if let Some(database) = scratch
-        && let Err(error) = database.remove().await
-    {
-        eprintln!("could not drop the scratch database: {error:#}");
-    }
-    outcome
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what `timeout` and `kill` send), so either ends the run
-/// through the clean-up instead of leaving the scratch database behind.
-async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let terminate = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => drop(terminate.recv().await),
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
+    instances::removing_afterwards(scratch, measure(knobs, dir.path(), &database_url)).await
 }
 
 async fn measure(knobs: &Knobs, dir: &Path, database_url: &str) -> anyhow::Result<bool> {
@@ -201,9 +167,9 @@ async fn measure(knobs: &Knobs, dir: &Path, database_url: &str) -> anyhow::Resul
 
 async fn drive(knobs: &Knobs, server: &Server, http: &reqwest::Client) -> anyhow::Result<Figures> {
     print_header(knobs);
-    let ready = server.rss_kib()?;
+    let ready = server.status_kib("VmRSS:")?;
     tokio::time::sleep(SETTLE).await;
-    let before = server.rss_kib()?;
+    let before = server.status_kib("VmRSS:")?;
     let sampler = Sampler::start(server.pid(), SAMPLE_PERIOD);
     let base = server.base.as_str();
 
@@ -213,7 +179,7 @@ async fn drive(knobs: &Knobs, server: &Server, http: &reqwest::Client) -> anyhow
     })
     .await;
     // A server that died fails every request at once; this says so instead of going on.
-    server.rss_kib().context("the server is gone after the registrations")?;
+    server.status_kib("VmRSS:").context("the server is gone after the registrations")?;
     ensure!(
         !emails.is_empty(),
         "no registration succeeded, so there is no one to log in: {}",
@@ -227,8 +193,8 @@ async fn drive(knobs: &Knobs, server: &Server, http: &reqwest::Client) -> anyhow
     eprintln!("idle: {:.0} s", knobs.idle.as_secs_f64());
     let idle_started = Instant::now();
     tokio::time::sleep(knobs.idle).await;
-    let after = server.rss_kib()?;
-    let high_water = server.high_water_kib()?;
+    let after = server.status_kib("VmRSS:")?;
+    let high_water = server.status_kib("VmHWM:")?;
     let samples = sampler.finish()?;
 
     let idle_marks = IDLE_MARKS

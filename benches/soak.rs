@@ -4,10 +4,11 @@
 //! Run with `cargo bench --bench soak`. Knobs: `BENCH_SECONDS` (the load's length, default
 //! 600, at least 60), `BENCH_SUBSCRIBERS` (the watched room's sockets, default 1,000) and
 //! `BENCH_DATABASE_URL` (unset: a throw-away SQLite file; a `postgres://` URL: a fresh
-//! database is created next to it for the run and dropped at the end). This process is the
+//! database is created next to it for the run and dropped at the end); `BENCH_SERVER_BIN`
+//! measures another build. This process is the
 //! load generator, on one thread; the server is the release `townsquare` binary in a child
 //! process (`cargo bench` builds it first) with its own working directory, only the variables
-//! `benches/soak/server.rs` sets, rate limits off and mail written to its log.
+//! `benches/support/server.rs` sets, rate limits off and mail written to its log.
 //!
 //! Set-up: 20 actors, 4 listeners and 10 watchers register; an actor creates the watched room
 //! and the churn room and each actor posts once. `BENCH_SUBSCRIBERS` sockets, spread over the
@@ -97,7 +98,8 @@ mod record;
 mod report;
 #[path = "soak/sampler.rs"]
 mod sampler;
-#[path = "soak/server.rs"]
+#[allow(dead_code)]
+#[path = "support/server.rs"]
 mod server;
 #[path = "soak/verdict.rs"]
 mod verdict;
@@ -192,7 +194,7 @@ async fn guarded(knobs: Knobs) -> anyhow::Result<bool> {
 }
 
 async fn soak(knobs: Knobs, dir: PathBuf, database_url: String) -> anyhow::Result<bool> {
-    let mut server = Server::start(&dir, &database_url)?;
+    let mut server = Server::start(&server::binary()?, &dir, &database_url)?;
     // No kept-alive connection for the probes: they would be tasks and descriptors of the
     // server that come and go with the probing, not with the load.
     let probe = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;

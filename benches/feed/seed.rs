@@ -3,9 +3,11 @@
 //! keeps. The amounts give an answer of about 40 KB: lists from empty to past their 10, some
 //! posts the viewer liked and some not, commenters who comment more than once.
 
-use anyhow::{Context as _, ensure};
+use anyhow::Context as _;
 use futures_util::{StreamExt as _, stream};
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::api::graphql;
 
 /// Users who register; the first is the viewer the load signs in as.
 const USERS: usize = 30;
@@ -99,24 +101,4 @@ async fn register(http: &reqwest::Client, base: &str, index: usize) -> anyhow::R
     let query = "mutation($input: RegisterInput!) { register(input: $input) { token } }";
     let data = graphql(http, base, None, query, json!({ "input": input })).await?;
     data["register"]["token"].as_str().map(str::to_owned).context("no token")
-}
-
-/// POSTs a GraphQL request, as `token` when given: its `data`, or an error for any status but
-/// 200 or any entry in `errors`.
-async fn graphql(
-    http: &reqwest::Client,
-    base: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> anyhow::Result<Value> {
-    let mut request = http.post(format!("{base}/graphql")).json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await?;
-    let status = response.status();
-    let body: Value = response.json().await.with_context(|| format!("status {status}, not JSON"))?;
-    ensure!(status.is_success() && body.get("errors").is_none(), "seeding failed: status {status}: {body}");
-    Ok(body["data"].clone())
 }

@@ -54,6 +54,42 @@ impl ScratchDatabase {
     }
 }
 
+/// Awaits `run`, then drops `scratch` however the run ended: an error, a panic, Ctrl-C or
+/// SIGTERM (what `timeout` and `kill` send). `run`'s future is dropped first, so a server it
+/// started is killed before its database goes.
+pub async fn removing_afterwards<T>(
+    scratch: Option<ScratchDatabase>,
+    run: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    use futures_util::FutureExt as _;
+    let running = std::panic::AssertUnwindSafe(run).catch_unwind();
+    let outcome = tokio::select! {
+        outcome = running => outcome.unwrap_or_else(|_| Err(anyhow::anyhow!("the benchmark panicked"))),
+        () = stop_signal() => Err(anyhow::anyhow!("interrupted")),
+    };
+    if let Some(database) = scratch
+        && let Err(error) = database.remove().await
+    {
+        eprintln!("could not drop the scratch database: {error:#}");
+    }
+    outcome
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => drop(terminate.recv().await),
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
 /// The address of the Redis server `redis_url` names.
 pub fn redis_address(redis_url: &url::Url) -> anyhow::Result<SocketAddr> {
     let host = redis_url.host_str().unwrap_or("127.0.0.1");
