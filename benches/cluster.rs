@@ -56,11 +56,14 @@ use anyhow::{Context as _, bail, ensure};
 
 #[path = "support/client.rs"]
 mod client;
-#[allow(dead_code)]
 #[path = "support/instances.rs"]
 mod instances;
 #[path = "support/proc_cpu.rs"]
 mod proc_cpu;
+// The scratch database the instances share; the knob and the guard are not used here.
+#[allow(dead_code)]
+#[path = "support/scratch.rs"]
+mod scratch;
 // The tests' proxy: one implementation of "Redis goes away" for both.
 #[allow(dead_code)]
 #[path = "../tests/api/tcp_proxy.rs"]

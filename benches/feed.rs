@@ -75,6 +75,10 @@ mod proc_cpu;
 mod process;
 #[path = "feed/report.rs"]
 mod report;
+// The scratch PostgreSQL database; the knob and the guard are not used here.
+#[allow(dead_code)]
+#[path = "support/scratch.rs"]
+mod scratch;
 #[path = "feed/seed.rs"]
 mod seed;
 #[allow(dead_code)]

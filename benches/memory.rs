@@ -47,27 +47,21 @@ use anyhow::{Context as _, anyhow, ensure};
 #[allow(dead_code)]
 #[path = "soak/api.rs"]
 mod api;
-// The cluster benchmark's scratch PostgreSQL database, which needs the tests' proxy beside it;
-// neither the instances nor the proxy are used here.
-#[allow(dead_code)]
-#[path = "support/instances.rs"]
-mod instances;
 #[path = "memory/load.rs"]
 mod load;
 #[path = "memory/report.rs"]
 mod report;
 #[path = "memory/sampler.rs"]
 mod sampler;
+#[path = "support/scratch.rs"]
+mod scratch;
 #[allow(dead_code)]
 #[path = "support/server.rs"]
 mod server;
-#[allow(dead_code)]
-#[path = "../tests/api/tcp_proxy.rs"]
-mod tcp_proxy;
 
-use instances::ScratchDatabase;
 use report::Figures;
 use sampler::Sampler;
+use scratch::ScratchDatabase;
 use server::Server;
 
 /// Time given to the server after start-up before "before" is read, for the buffers of
@@ -91,10 +85,7 @@ struct Knobs {
 
 impl Knobs {
     fn from_env() -> anyhow::Result<Self> {
-        let database_url = std::env::var("BENCH_DATABASE_URL").ok().filter(|url| !url.trim().is_empty());
-        if let Some(url) = &database_url {
-            ensure!(url.starts_with("postgres"), "BENCH_DATABASE_URL must be a postgres:// URL (unset: SQLite)");
-        }
+        let database_url = scratch::database_url_knob()?;
         let knobs = Knobs {
             registrations: env_or("BENCH_REGISTRATIONS", 1_000)?,
             logins: env_or("BENCH_LOGINS", 1_000)?,
@@ -143,7 +134,7 @@ async fn guarded(knobs: &Knobs) -> anyhow::Result<bool> {
         || format!("sqlite://{}?mode=rwc", dir.path().join("memory.db").display()),
         |database| database.url.clone(),
     );
-    instances::removing_afterwards(scratch, measure(knobs, dir.path(), &database_url)).await
+    scratch::removing_afterwards(scratch, measure(knobs, dir.path(), &database_url)).await
 }
 
 async fn measure(knobs: &Knobs, dir: &Path, database_url: &str) -> anyhow::Result<bool> {

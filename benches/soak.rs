@@ -86,8 +86,6 @@ use tokio_util::sync::CancellationToken;
 
 #[path = "soak/api.rs"]
 mod api;
-#[path = "soak/database.rs"]
-mod database;
 #[path = "soak/load.rs"]
 mod load;
 #[path = "support/proc_cpu.rs"]
@@ -98,6 +96,8 @@ mod record;
 mod report;
 #[path = "soak/sampler.rs"]
 mod sampler;
+#[path = "support/scratch.rs"]
+mod scratch;
 #[allow(dead_code)]
 #[path = "support/server.rs"]
 mod server;
@@ -138,10 +138,7 @@ impl Knobs {
         ensure!(seconds >= 60.0, "BENCH_SECONDS must be 60 or more: the verdicts need a window after the warm-up");
         let subscribers = env_or("BENCH_SUBSCRIBERS", 1_000)?;
         ensure!(subscribers >= 1, "BENCH_SUBSCRIBERS must be 1 or more");
-        let database_url = std::env::var("BENCH_DATABASE_URL").ok().filter(|url| !url.trim().is_empty());
-        if let Some(url) = &database_url {
-            ensure!(url.starts_with("postgres"), "BENCH_DATABASE_URL must be a postgres:// URL (unset: SQLite)");
-        }
+        let database_url = scratch::database_url_knob()?;
         Ok(Knobs { length: Duration::from_secs_f64(seconds), subscribers, database_url })
     }
 
@@ -162,33 +159,20 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the soak in a task of its own and cleans up however it ends: the server process is
-/// killed when the task's future is dropped (its handle's `Drop`), then the scratch database
-/// and the working directory are removed.
+/// Runs the soak and cleans up however it ends (an error, a panic, Ctrl-C or SIGTERM): the
+/// server process is killed when the soak's future is dropped (its handle's `Drop`), then the
+/// scratch database and the working directory are removed.
 async fn guarded(knobs: Knobs) -> anyhow::Result<bool> {
     let dir = tempfile::tempdir().context("could not create a temporary directory")?;
     let scratch = match &knobs.database_url {
-        Some(url) => Some(database::Scratch::create(url).await?),
+        Some(url) => Some(scratch::ScratchDatabase::create(url, "soak").await?),
         None => None,
     };
     let database_url = scratch.as_ref().map_or_else(
         || format!("sqlite://{}?mode=rwc", dir.path().join("soak.db").display()),
         |database| database.url.clone(),
     );
-    let mut soak = tokio::spawn(soak(knobs, dir.path().to_path_buf(), database_url));
-    let outcome = tokio::select! {
-        joined = &mut soak => joined.unwrap_or_else(|error| Err(anyhow!("the soak panicked: {error}"))),
-        _ = tokio::signal::ctrl_c() => {
-            soak.abort();
-            let _ = soak.await;
-            Err(anyhow!("interrupted"))
-        }
-    };
-    if let Some(database) = scratch
-        && let Err(error) = database.remove().await
-    {
-        eprintln!("could not drop the scratch database: {error:#}");
-    }
+    let outcome = scratch::removing_afterwards(scratch, soak(knobs, dir.path().to_path_buf(), database_url)).await;
     drop(dir);
     outcome
 }

@@ -68,20 +68,14 @@ use std::{
 
 use anyhow::{Context as _, anyhow, bail, ensure};
 
-// The cluster benchmark's scratch PostgreSQL database, which needs the tests' proxy beside it;
-// neither the instances nor the proxy are used here.
-#[allow(dead_code)]
-#[path = "support/instances.rs"]
-mod instances;
 #[path = "support/loopback.rs"]
 mod loopback;
 #[path = "support/proc_cpu.rs"]
 mod proc_cpu;
-#[allow(dead_code)]
-#[path = "../tests/api/tcp_proxy.rs"]
-mod tcp_proxy;
+#[path = "support/scratch.rs"]
+mod scratch;
 use futures_util::{SinkExt as _, StreamExt as _, stream};
-use instances::ScratchDatabase;
+use scratch::ScratchDatabase;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
@@ -135,10 +129,7 @@ struct Knobs {
 
 impl Knobs {
     fn from_env() -> anyhow::Result<Self> {
-        let database_url = std::env::var("BENCH_DATABASE_URL").ok().filter(|url| !url.trim().is_empty());
-        if let Some(url) = &database_url {
-            ensure!(url.starts_with("postgres"), "BENCH_DATABASE_URL must be a postgres:// URL (unset: SQLite)");
-        }
+        let database_url = scratch::database_url_knob()?;
         let knobs = Knobs {
             sockets: env_or("BENCH_SOCKETS", 10_000)?,
             idle: Duration::try_from_secs_f64(env_or("BENCH_IDLE_SECONDS", 60.0)?)
@@ -212,7 +203,7 @@ async fn guarded(knobs: &Knobs) -> anyhow::Result<bool> {
         None => None,
     };
     let database_url = scratch.as_ref().map(|database| database.url.clone());
-    instances::removing_afterwards(scratch, run(knobs, database_url.as_deref())).await
+    scratch::removing_afterwards(scratch, run(knobs, database_url.as_deref())).await
 }
 
 /// The benchmark against a server on `database_url`, or on a throw-away SQLite file when

@@ -1,12 +1,12 @@
 //! Where a backend's data lives for one run: a throw-away SQLite file in the run's temporary
 //! directory, or a PostgreSQL database created next to `TEST_DATABASE_URL` and dropped at
-//! the end (the soak's scratch database, `benches/soak/database.rs`, under this bench's name;
-//! the cluster benchmark's `ScratchDatabase` brings its Redis proxy with it).
+//! the end (the benchmarks' `ScratchDatabase`, `benches/support/scratch.rs`).
 
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
-use sea_orm::ConnectionTrait as _;
+use anyhow::bail;
+
+use crate::scratch::ScratchDatabase;
 
 /// A database the bench runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,9 +48,9 @@ pub fn describe(backend: Backend, admin_url: &str) -> String {
 pub struct Database {
     /// The URL both servers get as their `DATABASE_URL`.
     pub url: String,
-    /// The admin URL and the name of a PostgreSQL scratch database; `None` for SQLite, whose
-    /// file goes with the temporary directory.
-    scratch: Option<(String, String)>,
+    /// The PostgreSQL scratch database; `None` for SQLite, whose file goes with the temporary
+    /// directory.
+    scratch: Option<ScratchDatabase>,
 }
 
 impl Database {
@@ -60,23 +60,15 @@ impl Database {
             let url = format!("sqlite://{}?mode=rwc", dir.join("feed.db").display());
             return Ok(Database { url, scratch: None });
         }
-        let name = format!("feed_{}", uuid::Uuid::now_v7().simple());
-        let admin = sea_orm::Database::connect(admin_url).await.with_context(|| {
-            format!("could not connect to TEST_DATABASE_URL ({})", townsquare::db::redacted(admin_url))
-        })?;
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.context("could not create a database")?;
-        admin.close().await.ok();
-        let mut url = url::Url::parse(admin_url).context("TEST_DATABASE_URL is not a URL")?;
-        url.set_path(&format!("/{name}"));
-        Ok(Database { url: url.to_string(), scratch: Some((admin_url.to_string(), name)) })
+        let scratch = ScratchDatabase::create(admin_url, "feed").await?;
+        Ok(Database { url: scratch.url.clone(), scratch: Some(scratch) })
     }
 
-    /// Drops a scratch database; FORCE ends any connection a server still holds.
+    /// Drops a scratch database.
     pub async fn remove(self) -> anyhow::Result<()> {
-        let Some((admin_url, name)) = self.scratch else { return Ok(()) };
-        let admin = sea_orm::Database::connect(&admin_url).await?;
-        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
-        admin.close().await.ok();
-        Ok(())
+        match self.scratch {
+            Some(scratch) => scratch.remove().await,
+            None => Ok(()),
+        }
     }
 }

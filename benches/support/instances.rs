@@ -1,10 +1,11 @@
 //! Several `townsquare serve` processes on one PostgreSQL database and one Redis, as a
 //! deployment behind a load balancer runs them, for the benchmarks that measure the cluster.
 //!
-//! The database is made fresh for the run ([`ScratchDatabase`]) and dropped at its end; each
+//! The database is made fresh for the run (`scratch.rs`) and dropped at its end; each
 //! [`Instance`] is the release binary in a child process that reaches Redis through a
 //! [`TcpProxy`] of its own, so a benchmark can cut its Redis or SIGKILL it. A benchmark
-//! that uses this module declares the tests' proxy (`tests/api/tcp_proxy.rs`) as `mod tcp_proxy`.
+//! that uses this module declares the tests' proxy (`tests/api/tcp_proxy.rs`) as `mod tcp_proxy`
+//! and `support/scratch.rs` as `mod scratch`.
 
 use std::{
     fs,
@@ -15,80 +16,12 @@ use std::{
 };
 
 use anyhow::{Context as _, bail, ensure};
-use sea_orm::{ConnectionTrait as _, Database};
 
+pub use crate::scratch::ScratchDatabase;
 use crate::tcp_proxy::TcpProxy;
 
 /// How long an instance may take to answer `/readyz` with 200 after it starts.
 const READY_WITHIN: Duration = Duration::from_secs(60);
-
-/// A PostgreSQL database made for one run; [`ScratchDatabase::remove`] drops it.
-pub struct ScratchDatabase {
-    /// The URL of the database the scratch one was created from (`TEST_DATABASE_URL`).
-    admin_url: String,
-    /// The scratch database's name.
-    name: String,
-    /// Its URL, for the instances' `DATABASE_URL`.
-    pub url: String,
-}
-
-impl ScratchDatabase {
-    /// Creates an empty database named `<prefix>_<random>` next to the one `admin_url` names;
-    /// the first instance migrates it.
-    pub async fn create(admin_url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(admin_url).await.with_context(|| format!("could not connect to {admin_url}"))?;
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.context("could not create a database")?;
-        admin.close().await.ok();
-        let mut url = url::Url::parse(admin_url).context("the database URL is not a URL")?;
-        url.set_path(&format!("/{name}"));
-        Ok(ScratchDatabase { admin_url: admin_url.to_string(), name, url: url.to_string() })
-    }
-
-    /// Drops the database; FORCE ends any connection an instance still holds.
-    pub async fn remove(self) -> anyhow::Result<()> {
-        let admin = Database::connect(&self.admin_url).await?;
-        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await?;
-        admin.close().await.ok();
-        Ok(())
-    }
-}
-
-/// Awaits `run`, then drops `scratch` however the run ended: an error, a panic, Ctrl-C or
-/// SIGTERM (what `timeout` and `kill` send). `run`'s future is dropped first, so a server it
-/// started is killed before its database goes.
-pub async fn removing_afterwards<T>(
-    scratch: Option<ScratchDatabase>,
-    run: impl Future<Output = anyhow::Result<T>>,
-) -> anyhow::Result<T> {
-    use futures_util::FutureExt as _;
-    let running = std::panic::AssertUnwindSafe(run).catch_unwind();
-    let outcome = tokio::select! {
-        outcome = running => outcome.unwrap_or_else(|_| Err(anyhow::anyhow!("the benchmark panicked"))),
-        () = stop_signal() => Err(anyhow::anyhow!("interrupted")),
-    };
-    if let Some(database) = scratch
-        && let Err(error) = database.remove().await
-    {
-        eprintln!("could not drop the scratch database: {error:#}");
-    }
-    outcome
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let terminate = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => drop(terminate.recv().await),
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-}
 
 /// The address of the Redis server `redis_url` names.
 pub fn redis_address(redis_url: &url::Url) -> anyhow::Result<SocketAddr> {
